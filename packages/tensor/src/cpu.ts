@@ -1,0 +1,488 @@
+import type { Backend, BackendData, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
+import { broadcastStrides, coalesce, type Shape, sizeOf, stridesOf } from './shape.js';
+
+type Row = (o: Float32Array, oi: number, a: Float32Array, ai: number, as: number, b: Float32Array, bi: number, bs: number, n: number) => void;
+type Map1 = (x: Float32Array, o: Float32Array, n: number) => void;
+
+function erf(x: number): number {
+  // Abramowitz–Stegun 7.1.26 is too coarse for float32 gradients; use the series / continued fraction split.
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    // Maclaurin series, converges fast for |x| < 2.5 in float64.
+    let term = ax;
+    let sum = ax;
+    const x2 = ax * ax;
+    for (let k = 1; k < 60; k++) {
+      term *= -x2 / k;
+      const add = term / (2 * k + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    const r = (2 / Math.sqrt(Math.PI)) * sum;
+    return x < 0 ? -r : r;
+  }
+  // erfc by a continued fraction (Lentz), accurate for |x| ≥ 2.5.
+  let f = ax;
+  let c = ax;
+  let d = 0;
+  for (let k = 1; k < 80; k++) {
+    const an = k / 2;
+    d = ax + an * d;
+    d = d === 0 ? 1e-300 : 1 / d;
+    c = ax + an / c;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return x < 0 ? erfc - 1 : 1 - erfc;
+}
+
+function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+const unaryKernels: Record<UnaryOp, Map1> = {
+  neg: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = -x[i]; },
+  abs: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]); },
+  sign: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]); },
+  exp: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]); },
+  log: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.log(x[i]); },
+  log1p: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.log1p(x[i]); },
+  expm1: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.expm1(x[i]); },
+  sqrt: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]); },
+  rsqrt: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]); },
+  square: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] * x[i]; },
+  reciprocal: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = 1 / x[i]; },
+  sin: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]); },
+  cos: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]); },
+  tanh: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]); },
+  sigmoid: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = sigmoid(x[i]); },
+  softplus: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = softplus(x[i]); },
+  relu: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : 0; },
+  silu: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] * sigmoid(x[i]); },
+  erf: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = erf(x[i]); },
+  floor: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.floor(x[i]); },
+  ceil: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.ceil(x[i]); },
+  round: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.round(x[i]); },
+  isFinite: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Number.isFinite(x[i]) ? 1 : 0; },
+};
+
+const binaryRows: Record<BinaryOp, Row> = {
+  add: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] + b[bi + i * bs]; },
+  sub: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] - b[bi + i * bs]; },
+  mul: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] * b[bi + i * bs]; },
+  div: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] / b[bi + i * bs]; },
+  pow: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = Math.pow(a[ai + i * as], b[bi + i * bs]); },
+  maximum: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) {
+      const x = a[ai + i * as];
+      const y = b[bi + i * bs];
+      o[oi + i] = x !== x || y !== y ? Number.NaN : x >= y ? x : y;
+    }
+  },
+  minimum: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) {
+      const x = a[ai + i * as];
+      const y = b[bi + i * bs];
+      o[oi + i] = x !== x || y !== y ? Number.NaN : x <= y ? x : y;
+    }
+  },
+  eq: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] === b[bi + i * bs] ? 1 : 0; },
+  ne: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] !== b[bi + i * bs] ? 1 : 0; },
+  lt: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] < b[bi + i * bs] ? 1 : 0; },
+  le: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] <= b[bi + i * bs] ? 1 : 0; },
+  gt: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] > b[bi + i * bs] ? 1 : 0; },
+  ge: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] >= b[bi + i * bs] ? 1 : 0; },
+};
+
+/**
+ * Walks the outer dimensions of a coalesced iteration space, calling `row` on each innermost run.
+ * `strides[k]` are operand k's strides; operand 0 is the output.
+ */
+function forEachRow(
+  shape: number[],
+  strides: number[][],
+  row: (offsets: number[], n: number, innerStrides: number[]) => void,
+) {
+  const rank = shape.length;
+  const k = strides.length;
+  if (rank === 0) {
+    row(new Array(k).fill(0), 1, new Array(k).fill(0));
+    return;
+  }
+  const n = shape[rank - 1];
+  const inner = strides.map((s) => s[rank - 1]);
+  const idx = new Array<number>(rank - 1).fill(0);
+  const off = new Array<number>(k).fill(0);
+  let rows = 1;
+  for (let d = 0; d < rank - 1; d++) rows *= shape[d];
+  for (let r = 0; r < rows; r++) {
+    row(off, n, inner);
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      for (let j = 0; j < k; j++) off[j] += strides[j][d];
+      if (idx[d] < shape[d]) break;
+      for (let j = 0; j < k; j++) off[j] -= strides[j][d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+function f32(data: BackendData): Float32Array {
+  return data as Float32Array;
+}
+
+/**
+ * The reference backend: plain typed-array loops, synchronous, always available.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, setBackend } from '@joule/tensor';
+ * setBackend(new CpuBackend());
+ * ```
+ */
+export class CpuBackend implements Backend {
+  readonly name: string = 'cpu';
+  readonly canReadSync = true;
+
+  upload(values: Float32Array): BackendData {
+    return values;
+  }
+
+  read(data: BackendData, size: number): Promise<Float32Array> {
+    return Promise.resolve(this.readSync(data, size));
+  }
+
+  readSync(data: BackendData, size: number): Float32Array {
+    return f32(data).slice(0, size);
+  }
+
+  free(_data: BackendData): void {}
+
+  unary(op: UnaryOp, x: BackendData, size: number): BackendData {
+    const out = new Float32Array(size);
+    unaryKernels[op](f32(x), out, size);
+    return out;
+  }
+
+  binary(op: BinaryOp, a: BackendData, aShape: Shape, b: BackendData, bShape: Shape, outShape: Shape): BackendData {
+    const size = sizeOf(outShape);
+    const out = new Float32Array(size);
+    const fa = f32(a);
+    const fb = f32(b);
+    const row = binaryRows[op];
+    const na = fa.length;
+    const nb = fb.length;
+    if (na === size && nb === size && sizeOf(aShape) === size && sizeOf(bShape) === size) {
+      row(out, 0, fa, 0, 1, fb, 0, 1, size);
+      return out;
+    }
+    if (sizeOf(bShape) === 1 && sizeOf(aShape) === size) {
+      row(out, 0, fa, 0, 1, fb, 0, 0, size);
+      return out;
+    }
+    if (sizeOf(aShape) === 1 && sizeOf(bShape) === size) {
+      row(out, 0, fa, 0, 0, fb, 0, 1, size);
+      return out;
+    }
+    const c = coalesce(outShape, [stridesOf(outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+    forEachRow(c.shape, c.strides, (off, n, s) => row(out, off[0], fa, off[1], s[1], fb, off[2], s[2], n));
+    return out;
+  }
+
+  select(c: BackendData, cShape: Shape, a: BackendData, aShape: Shape, b: BackendData, bShape: Shape, outShape: Shape): BackendData {
+    const out = new Float32Array(sizeOf(outShape));
+    const fc = f32(c);
+    const fa = f32(a);
+    const fb = f32(b);
+    const st = coalesce(outShape, [
+      stridesOf(outShape),
+      broadcastStrides(cShape, outShape),
+      broadcastStrides(aShape, outShape),
+      broadcastStrides(bShape, outShape),
+    ]);
+    forEachRow(st.shape, st.strides, (off, n, s) => {
+      for (let i = 0; i < n; i++) {
+        out[off[0] + i] = fc[off[1] + i * s[1]] !== 0 ? fa[off[2] + i * s[2]] : fb[off[3] + i * s[3]];
+      }
+    });
+    return out;
+  }
+
+  reduce(op: ReduceOp, x: BackendData, outer: number, reduced: number, inner: number): BackendData {
+    const fx = f32(x);
+    const out = new Float32Array(outer * inner);
+    if (op === 'sum') {
+      if (inner === 1) {
+        for (let o = 0; o < outer; o++) {
+          let s = 0;
+          const base = o * reduced;
+          for (let r = 0; r < reduced; r++) s += fx[base + r];
+          out[o] = s;
+        }
+      } else {
+        const acc = new Float64Array(inner);
+        for (let o = 0; o < outer; o++) {
+          acc.fill(0);
+          for (let r = 0; r < reduced; r++) {
+            const base = (o * reduced + r) * inner;
+            for (let i = 0; i < inner; i++) acc[i] += fx[base + i];
+          }
+          out.set(acc, o * inner);
+        }
+      }
+      return out;
+    }
+    const isMax = op === 'max';
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let best = isMax ? -Infinity : Infinity;
+        for (let r = 0; r < reduced; r++) {
+          const v = fx[(o * reduced + r) * inner + i];
+          if (v !== v) {
+            best = Number.NaN;
+            break;
+          }
+          if (isMax ? v > best : v < best) best = v;
+        }
+        out[o * inner + i] = best;
+      }
+    }
+    return out;
+  }
+
+  argReduce(op: 'argmax' | 'argmin', x: BackendData, outer: number, reduced: number, inner: number): BackendData {
+    const fx = f32(x);
+    const out = new Float32Array(outer * inner);
+    const isMax = op === 'argmax';
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let best = fx[o * reduced * inner + i];
+        let at = 0;
+        for (let r = 1; r < reduced && best === best; r++) {
+          const v = fx[(o * reduced + r) * inner + i];
+          if (v !== v || (isMax ? v > best : v < best)) {
+            best = v;
+            at = r;
+          }
+        }
+        out[o * inner + i] = at;
+      }
+    }
+    return out;
+  }
+
+  cumsum(x: BackendData, outer: number, len: number, inner: number, reverse: boolean): BackendData {
+    const fx = f32(x);
+    const out = new Float32Array(outer * len * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let s = 0;
+        for (let t = 0; t < len; t++) {
+          const r = reverse ? len - 1 - t : t;
+          const at = (o * len + r) * inner + i;
+          s += fx[at];
+          out[at] = s;
+        }
+      }
+    }
+    return out;
+  }
+
+  matmul(a: BackendData, b: BackendData, batch: number, aBatch: number, bBatch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): BackendData {
+    const fa = f32(a);
+    const fb = f32(b);
+    const out = new Float32Array(batch * m * n);
+    const aT = transA ? new Float32Array(m * k) : null;
+    const bT = transB ? new Float32Array(k * n) : null;
+    for (let p = 0; p < batch; p++) {
+      let A = fa;
+      let aOff = (aBatch === 1 ? 0 : p) * m * k;
+      if (aT) {
+        // stored [k, m]: make it [m, k]
+        for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) aT[j * k + i] = fa[aOff + i * m + j];
+        A = aT;
+        aOff = 0;
+      }
+      let B = fb;
+      let bOff = (bBatch === 1 ? 0 : p) * k * n;
+      if (bT) {
+        for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) bT[j * n + i] = fb[bOff + i * k + j];
+        B = bT;
+        bOff = 0;
+      }
+      const oOff = p * m * n;
+      for (let i = 0; i < m; i++) {
+        const ci = oOff + i * n;
+        for (let q = 0; q < k; q++) {
+          const av = A[aOff + i * k + q];
+          if (av === 0) continue;
+          const bq = bOff + q * n;
+          for (let j = 0; j < n; j++) out[ci + j] += av * B[bq + j];
+        }
+      }
+    }
+    return out;
+  }
+
+  strided(x: BackendData, offset: number, strides: readonly number[], outShape: Shape): BackendData {
+    const fx = f32(x);
+    const out = new Float32Array(sizeOf(outShape));
+    const c = coalesce(outShape, [stridesOf(outShape), strides.slice()]);
+    forEachRow(c.shape, c.strides, (off, n, s) => {
+      const src = offset + off[1];
+      const st = s[1];
+      const dst = off[0];
+      if (st === 1) out.set(fx.subarray(src, src + n), dst);
+      else for (let i = 0; i < n; i++) out[dst + i] = fx[src + i * st];
+    });
+    return out;
+  }
+
+  pad(x: BackendData, shape: Shape, before: readonly number[], after: readonly number[]): BackendData {
+    const outShape = shape.map((d, i) => d + before[i] + after[i]);
+    const out = new Float32Array(sizeOf(outShape));
+    const os = stridesOf(outShape);
+    let start = 0;
+    for (let i = 0; i < shape.length; i++) start += before[i] * os[i];
+    const c = coalesce(shape, [os, stridesOf(shape)]);
+    const fx = f32(x);
+    forEachRow(c.shape, c.strides, (off, n, s) => {
+      for (let i = 0; i < n; i++) out[start + off[0] + i * s[0]] = fx[off[1] + i * s[1]];
+    });
+    return out;
+  }
+
+  concat(xs: readonly BackendData[], shapes: readonly Shape[], axis: number): BackendData {
+    const outer = sizeOf(shapes[0].slice(0, axis));
+    const widths = shapes.map((s) => sizeOf(s.slice(axis)));
+    const total = widths.reduce((p, q) => p + q, 0);
+    const out = new Float32Array(outer * total);
+    let col = 0;
+    xs.forEach((x, j) => {
+      const fx = f32(x);
+      const w = widths[j];
+      for (let o = 0; o < outer; o++) out.set(fx.subarray(o * w, o * w + w), o * total + col);
+      col += w;
+    });
+    return out;
+  }
+
+  gather(x: BackendData, outer: number, dim: number, inner: number, idx: BackendData, count: number): BackendData {
+    const fx = f32(x);
+    const fi = f32(idx);
+    const out = new Float32Array(outer * count * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < count; j++) {
+        const src = (o * dim + fi[j]) * inner;
+        out.set(fx.subarray(src, src + inner), (o * count + j) * inner);
+      }
+    }
+    return out;
+  }
+
+  scatterAdd(g: BackendData, outer: number, dim: number, inner: number, idx: BackendData, count: number): BackendData {
+    const fg = f32(g);
+    const fi = f32(idx);
+    const out = new Float32Array(outer * dim * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < count; j++) {
+        const dst = (o * dim + fi[j]) * inner;
+        const src = (o * count + j) * inner;
+        for (let i = 0; i < inner; i++) out[dst + i] += fg[src + i];
+      }
+    }
+    return out;
+  }
+
+  takeAlong(x: BackendData, outer: number, dim: number, inner: number, idx: BackendData, count: number): BackendData {
+    const fx = f32(x);
+    const fi = f32(idx);
+    const out = new Float32Array(outer * count * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < count; j++) {
+        for (let i = 0; i < inner; i++) {
+          const at = (o * count + j) * inner + i;
+          out[at] = fx[(o * dim + fi[at]) * inner + i];
+        }
+      }
+    }
+    return out;
+  }
+
+  scatterAlong(g: BackendData, outer: number, dim: number, inner: number, idx: BackendData, count: number): BackendData {
+    const fg = f32(g);
+    const fi = f32(idx);
+    const out = new Float32Array(outer * dim * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < count; j++) {
+        for (let i = 0; i < inner; i++) {
+          const at = (o * count + j) * inner + i;
+          out[(o * dim + fi[at]) * inner + i] += fg[at];
+        }
+      }
+    }
+    return out;
+  }
+
+  cholesky(x: BackendData, batch: number, n: number): BackendData {
+    const fx = f32(x);
+    const out = new Float32Array(batch * n * n);
+    const L = new Float64Array(n * n);
+    for (let p = 0; p < batch; p++) {
+      const base = p * n * n;
+      L.fill(0);
+      let ok = true;
+      for (let j = 0; j < n && ok; j++) {
+        let d = fx[base + j * n + j];
+        for (let q = 0; q < j; q++) d -= L[j * n + q] * L[j * n + q];
+        if (!(d > 0)) {
+          ok = false;
+          break;
+        }
+        const ljj = Math.sqrt(d);
+        L[j * n + j] = ljj;
+        for (let i = j + 1; i < n; i++) {
+          let s = fx[base + i * n + j];
+          for (let q = 0; q < j; q++) s -= L[i * n + q] * L[j * n + q];
+          L[i * n + j] = s / ljj;
+        }
+      }
+      if (ok) for (let i = 0; i < n * n; i++) out[base + i] = L[i];
+      else out.fill(Number.NaN, base, base + n * n);
+    }
+    return out;
+  }
+
+  triangularSolve(l: BackendData, b: BackendData, batch: number, lBatch: number, n: number, m: number, lower: boolean, transpose: boolean): BackendData {
+    const fl = f32(l);
+    const fb = f32(b);
+    const out = new Float32Array(batch * n * m);
+    const x = new Float64Array(n);
+    // op(L) is lower-triangular when exactly one of (lower, transpose) holds.
+    const forward = lower !== transpose;
+    for (let p = 0; p < batch; p++) {
+      const lb = (lBatch === 1 ? 0 : p) * n * n;
+      const bb = p * n * m;
+      const at = (i: number, j: number) => (transpose ? fl[lb + j * n + i] : fl[lb + i * n + j]);
+      for (let c = 0; c < m; c++) {
+        for (let t = 0; t < n; t++) {
+          const i = forward ? t : n - 1 - t;
+          let s = fb[bb + i * m + c];
+          if (forward) for (let j = 0; j < i; j++) s -= at(i, j) * x[j];
+          else for (let j = i + 1; j < n; j++) s -= at(i, j) * x[j];
+          x[i] = s / at(i, i);
+        }
+        for (let i = 0; i < n; i++) out[bb + i * m + c] = x[i];
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,22 @@
+export type { Backend, BackendData, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
+export { CpuBackend } from './cpu.js';
+export { getBackend, type MemoryInfo, memory, setBackend, setDebug } from './engine.js';
+export { JouleError } from './errors.js';
+export { Rng, type RngState } from './rng.js';
+export { broadcastShapes, type Shape, sizeOf } from './shape.js';
+export { type Axes, type NestedArray, Tensor, type TensorLike } from './tensor.js';
+export { arange, eye, full, linspace, ones, onesLike, rand, randint, randn, tensor, zeros, zerosLike } from './creation.js';
+export * from './ops.js';
+export {
+  dispose,
+  flattenTree,
+  grad,
+  keep,
+  noGrad,
+  type TensorTree,
+  tidy,
+  type ValueAndGrad,
+  type VjpResult,
+  valueAndGrad,
+  vjp,
+} from './autodiff.js';
