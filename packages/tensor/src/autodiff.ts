@@ -1,12 +1,32 @@
+import { ones, zeros } from './creation.js';
 import { engine, type GradScope } from './engine.js';
 import { JouleError } from './errors.js';
 import { add, reshape } from './ops.js';
-import { ones, zeros } from './creation.js';
 import { formatShape, sameShape } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /** A tensor, or arrays and plain objects nesting tensors (a parameter tree). Other leaves pass through. */
-export type TensorTree = Tensor | readonly TensorTree[] | { readonly [key: string]: TensorTree } | number | string | boolean | null | undefined;
+export type TensorTree =
+  | Tensor
+  | readonly TensorTree[]
+  | { readonly [key: string]: TensorTree }
+  | number
+  | string
+  | boolean
+  | null
+  | undefined;
+
+/**
+ * What the tree functions accept: a {@link TensorTree}, or a value of any object type holding one
+ * (an `interface Params { w: Tensor; b: Tensor }` has no index signature, so it is not a `TensorTree`).
+ *
+ * @example
+ * ```ts
+ * interface Params { w: Tensor; b: Tensor }
+ * const g = grad((p: Params) => p.w.mul(p.b).sum())({ w, b });   // g: Params
+ * ```
+ */
+export type TreeLike = TensorTree | object;
 
 /**
  * The tensors of a tree in a fixed order (depth first, object keys in insertion order), with a
@@ -18,14 +38,17 @@ export type TensorTree = Tensor | readonly TensorTree[] | { readonly [key: strin
  * rebuild(leaves.map((t) => t.mul(2)));   // { w: [2], b: [[4]] }
  * ```
  */
-export function flattenTree<T extends TensorTree>(tree: T): { leaves: Tensor[]; rebuild: (leaves: readonly Tensor[]) => T } {
+export function flattenTree<T extends TreeLike>(
+  tree: T,
+): { leaves: Tensor[]; rebuild: (leaves: readonly Tensor[]) => T } {
   const leaves: Tensor[] = [];
   const collect = (node: TensorTree): void => {
     if (node instanceof Tensor) leaves.push(node);
     else if (Array.isArray(node)) for (const c of node) collect(c);
-    else if (node !== null && typeof node === 'object') for (const k of Object.keys(node)) collect((node as Record<string, TensorTree>)[k]);
+    else if (node !== null && typeof node === 'object')
+      for (const k of Object.keys(node)) collect((node as Record<string, TensorTree>)[k]);
   };
-  collect(tree);
+  collect(tree as TensorTree);
   const rebuild = (values: readonly Tensor[]): T => {
     if (values.length !== leaves.length) {
       throw new JouleError('flattenTree', 'leaves', `${leaves.length} tensors`, `${values.length}`);
@@ -41,7 +64,7 @@ export function flattenTree<T extends TensorTree>(tree: T): { leaves: Tensor[]; 
       }
       return node;
     };
-    return build(tree) as T;
+    return build(tree as TensorTree) as T;
   };
   return { leaves, rebuild };
 }
@@ -60,15 +83,23 @@ function isThenable(v: unknown): boolean {
  * const y = tidy(() => x.mul(2).add(1).exp());   // the intermediates are released
  * ```
  */
-export function tidy<R extends TensorTree>(fn: () => R): R {
+export function tidy<R extends TreeLike>(fn: () => R): R {
   const frame: Tensor[] = [];
   engine.tidyFrames.push(frame);
   let result: R;
   try {
     result = fn();
-  } finally {
+  } catch (e) {
+    // nothing made inside is returned: release it all (kept tensors go to the enclosing tidy)
     engine.tidyFrames.pop();
+    const parent = engine.tidyFrames[engine.tidyFrames.length - 1];
+    for (const t of frame) {
+      if (keptForever.has(t)) parent?.push(t);
+      else t.dispose();
+    }
+    throw e;
   }
+  engine.tidyFrames.pop();
   if (isThenable(result)) throw new JouleError('tidy', 'fn', 'a synchronous function', 'one that returned a Promise');
   const kept = new Set(flattenTree(result).leaves);
   const parent = engine.tidyFrames[engine.tidyFrames.length - 1];
@@ -103,7 +134,7 @@ export function keep<T extends Tensor>(t: T): T {
  * dispose({ w, b });
  * ```
  */
-export function dispose(tree: TensorTree): void {
+export function dispose(tree: TreeLike): void {
   for (const t of flattenTree(tree).leaves) t.dispose();
 }
 
@@ -126,7 +157,7 @@ export function noGrad<R>(fn: () => R): R {
   }
 }
 
-interface Traced<T extends TensorTree> {
+interface Traced<T extends TreeLike> {
   scope: GradScope;
   leaves: Tensor[];
   rebuild: (leaves: readonly Tensor[]) => T;
@@ -134,8 +165,9 @@ interface Traced<T extends TensorTree> {
 }
 
 /** Runs `f` on copies of the tensors of `x` that a new scope differentiates with respect to. */
-function trace<T extends TensorTree>(op: string, f: (x: T) => unknown, x: T): Traced<T> {
+function trace<T extends TreeLike>(op: string, f: (x: T) => unknown, x: T): Traced<T> {
   const { leaves: inputs, rebuild } = flattenTree(x);
+  if (inputs.length === 0) throw new JouleError(op, 'x', 'a Tensor or a tree holding tensors', typeof x);
   const scope = engine.openScope(op);
   try {
     const leaves = inputs.map((t, i) => {
@@ -157,7 +189,12 @@ function trace<T extends TensorTree>(op: string, f: (x: T) => unknown, x: T): Tr
 }
 
 /** Reverse pass of `scope`: cotangents of `leaves` given those of `outputs`. */
-function backward(scope: GradScope, outputs: readonly Tensor[], cotangents: readonly Tensor[], leaves: readonly Tensor[]): Tensor[] {
+function backward(
+  scope: GradScope,
+  outputs: readonly Tensor[],
+  cotangents: readonly Tensor[],
+  leaves: readonly Tensor[],
+): Tensor[] {
   const bit = scope.bit;
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
@@ -197,13 +234,24 @@ function backward(scope: GradScope, outputs: readonly Tensor[], cotangents: read
     if (!g || scope.leaves.has(t) || !t.node) continue;
     const node = t.node;
     const needs = node.inputs.map((x) => (x.mask & bit) !== 0);
-    const results = node.vjp(g, needs);
+    engine.inGradRule++;
+    let results: (Tensor | null)[];
+    try {
+      results = node.vjp(g, needs);
+    } finally {
+      engine.inGradRule--;
+    }
     for (let k = 0; k < node.inputs.length; k++) {
       const r = results[k];
       if (!needs[k] || !r) continue;
       const x = node.inputs[k];
       if (!sameShape(r.shape, x.shape)) {
-        throw new JouleError(node.op, 'gradient', `shape ${formatShape(x.shape)}`, `${formatShape(r.shape)} (a bug in its gradient rule)`);
+        throw new JouleError(
+          node.op,
+          'gradient',
+          `shape ${formatShape(x.shape)}`,
+          `${formatShape(r.shape)} (a bug in its gradient rule)`,
+        );
       }
       accumulate(x, r);
     }
@@ -246,7 +294,7 @@ export interface ValueAndGrad<T> {
  * const { value, grad } = valueAndGrad(loss)({ w, b }, x);   // grad.w, grad.b
  * ```
  */
-export function valueAndGrad<T extends TensorTree, A extends unknown[]>(
+export function valueAndGrad<T extends TreeLike, A extends unknown[]>(
   f: (x: T, ...rest: A) => Tensor,
 ): (x: T, ...rest: A) => ValueAndGrad<T> {
   return (x: T, ...rest: A) =>
@@ -272,7 +320,9 @@ export function valueAndGrad<T extends TensorTree, A extends unknown[]>(
  * grad((x: Tensor) => df(x).sum())(tensor([2]));   // second derivative: [12]
  * ```
  */
-export function grad<T extends TensorTree, A extends unknown[]>(f: (x: T, ...rest: A) => Tensor): (x: T, ...rest: A) => T {
+export function grad<T extends TreeLike, A extends unknown[]>(
+  f: (x: T, ...rest: A) => Tensor,
+): (x: T, ...rest: A) => T {
   const vg = valueAndGrad(f);
   return (x: T, ...rest: A) => {
     const r = vg(x, ...rest);
@@ -302,7 +352,7 @@ export interface VjpResult<T> {
  * r.release();
  * ```
  */
-export function vjp<T extends TensorTree>(f: (x: T) => Tensor, x: T): VjpResult<T> {
+export function vjp<T extends TreeLike>(f: (x: T) => Tensor, x: T): VjpResult<T> {
   const tr = trace('vjp', f, x);
   if (!(tr.out instanceof Tensor)) {
     engine.closeScope(tr.scope);
@@ -315,13 +365,21 @@ export function vjp<T extends TensorTree>(f: (x: T) => Tensor, x: T): VjpResult<
     vjp(v: Tensor): T {
       if (!open) throw new JouleError('vjp', 'this', 'an unreleased result', 'one already released');
       if (!(v instanceof Tensor) || !sameShape(v.shape, out.shape)) {
-        throw new JouleError('vjp', 'v', `a tensor of shape ${formatShape(out.shape)}`, v instanceof Tensor ? formatShape(v.shape) : typeof v);
+        throw new JouleError(
+          'vjp',
+          'v',
+          `a tensor of shape ${formatShape(out.shape)}`,
+          v instanceof Tensor ? formatShape(v.shape) : typeof v,
+        );
       }
       return tidyTree(() => tr.rebuild(backward(tr.scope, [out], [v], tr.leaves)));
     },
     release() {
-      if (open) engine.closeScope(tr.scope);
+      if (!open) return;
       open = false;
+      engine.closeScope(tr.scope);
+      // the copies of x's tensors that the scope differentiated with respect to (unless f returned one)
+      for (const leaf of tr.leaves) if (leaf !== out) leaf.dispose();
     },
   };
   return result;

@@ -145,4 +145,11 @@ export interface Backend {
     lower: boolean,
     transpose: boolean,
   ): BackendData;
+
+  /**
+   * Optional fused kernel: `g · silu'(x)` element by element over `size` elements (the gradient of
+   * SiLU, `silu'(x) = σ(x)(1 + x(1 − σ(x)))`). Backends without it get the same result from
+   * {@link Backend.unary} and {@link Backend.binary}.
+   */
+  siluGrad?(x: BackendData, g: BackendData, size: number): BackendData;
 }

@@ -1,12 +1,27 @@
 import type { Backend, BackendData, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
+import { WasmElementwise, type WasmUnary, wasmElementwiseAvailable } from './cpu/elementwise-wasm.js';
+import { WasmGemm, wasmFeatures } from './cpu/gemm-wasm.js';
+import { ArrayPool } from './cpu/pool.js';
 import { broadcastStrides, coalesce, type Shape, sizeOf, stridesOf } from './shape.js';
 
-type Row = (o: Float32Array, oi: number, a: Float32Array, ai: number, as: number, b: Float32Array, bi: number, bs: number, n: number) => void;
+type Row = (
+  o: Float32Array,
+  oi: number,
+  a: Float32Array,
+  ai: number,
+  as: number,
+  b: Float32Array,
+  bi: number,
+  bs: number,
+  n: number,
+) => void;
 type Map1 = (x: Float32Array, o: Float32Array, n: number) => void;
 
 function erf(x: number): number {
   // Abramowitz–Stegun 7.1.26 is too coarse for float32 gradients; use the series / continued fraction split.
   const ax = Math.abs(x);
+  // erfc(6) < 2.2e-17: ±1 in float64 (also at ±∞, where the continued fraction gives NaN)
+  if (ax > 6) return x < 0 ? -1 : 1;
   if (ax < 2.5) {
     // Maclaurin series, converges fast for |x| < 2.5 in float64.
     let term = ax;
@@ -49,37 +64,93 @@ function sigmoid(x: number): number {
 }
 
 const unaryKernels: Record<UnaryOp, Map1> = {
-  neg: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = -x[i]; },
-  abs: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]); },
-  sign: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]); },
-  exp: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]); },
-  log: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.log(x[i]); },
-  log1p: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.log1p(x[i]); },
-  expm1: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.expm1(x[i]); },
-  sqrt: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]); },
-  rsqrt: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]); },
-  square: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] * x[i]; },
-  reciprocal: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = 1 / x[i]; },
-  sin: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]); },
-  cos: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]); },
-  tanh: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]); },
-  sigmoid: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = sigmoid(x[i]); },
-  softplus: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = softplus(x[i]); },
-  relu: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : 0; },
-  silu: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] * sigmoid(x[i]); },
-  erf: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = erf(x[i]); },
-  floor: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.floor(x[i]); },
-  ceil: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.ceil(x[i]); },
-  round: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Math.round(x[i]); },
-  isFinite: (x, o, n) => { for (let i = 0; i < n; i++) o[i] = Number.isFinite(x[i]) ? 1 : 0; },
+  neg: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = -x[i];
+  },
+  abs: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]);
+  },
+  sign: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]);
+  },
+  exp: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]);
+  },
+  log: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.log(x[i]);
+  },
+  log1p: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.log1p(x[i]);
+  },
+  expm1: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.expm1(x[i]);
+  },
+  sqrt: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]);
+  },
+  rsqrt: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = 1 / Math.sqrt(x[i]);
+  },
+  square: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] * x[i];
+  },
+  reciprocal: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = 1 / x[i];
+  },
+  sin: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]);
+  },
+  cos: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]);
+  },
+  tanh: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]);
+  },
+  sigmoid: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = sigmoid(x[i]);
+  },
+  softplus: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = softplus(x[i]);
+  },
+  relu: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] < 0 ? 0 : x[i];
+  }, // NaN stays NaN
+  silu: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = x[i] * sigmoid(x[i]);
+  },
+  erf: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = erf(x[i]);
+  },
+  floor: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.floor(x[i]);
+  },
+  ceil: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.ceil(x[i]);
+  },
+  round: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.round(x[i]);
+  },
+  isFinite: (x, o, n) => {
+    for (let i = 0; i < n; i++) o[i] = Number.isFinite(x[i]) ? 1 : 0;
+  },
 };
 
 const binaryRows: Record<BinaryOp, Row> = {
-  add: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] + b[bi + i * bs]; },
-  sub: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] - b[bi + i * bs]; },
-  mul: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] * b[bi + i * bs]; },
-  div: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] / b[bi + i * bs]; },
-  pow: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = Math.pow(a[ai + i * as], b[bi + i * bs]); },
+  add: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] + b[bi + i * bs];
+  },
+  sub: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] - b[bi + i * bs];
+  },
+  mul: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] * b[bi + i * bs];
+  },
+  div: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] / b[bi + i * bs];
+  },
+  pow: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] ** b[bi + i * bs];
+  },
   maximum: (o, oi, a, ai, as, b, bi, bs, n) => {
     for (let i = 0; i < n; i++) {
       const x = a[ai + i * as];
@@ -94,12 +165,24 @@ const binaryRows: Record<BinaryOp, Row> = {
       o[oi + i] = x !== x || y !== y ? Number.NaN : x <= y ? x : y;
     }
   },
-  eq: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] === b[bi + i * bs] ? 1 : 0; },
-  ne: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] !== b[bi + i * bs] ? 1 : 0; },
-  lt: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] < b[bi + i * bs] ? 1 : 0; },
-  le: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] <= b[bi + i * bs] ? 1 : 0; },
-  gt: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] > b[bi + i * bs] ? 1 : 0; },
-  ge: (o, oi, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] >= b[bi + i * bs] ? 1 : 0; },
+  eq: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] === b[bi + i * bs] ? 1 : 0;
+  },
+  ne: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] !== b[bi + i * bs] ? 1 : 0;
+  },
+  lt: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] < b[bi + i * bs] ? 1 : 0;
+  },
+  le: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] <= b[bi + i * bs] ? 1 : 0;
+  },
+  gt: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] > b[bi + i * bs] ? 1 : 0;
+  },
+  ge: (o, oi, a, ai, as, b, bi, bs, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = a[ai + i * as] >= b[bi + i * bs] ? 1 : 0;
+  },
 };
 
 /**
@@ -135,12 +218,27 @@ function forEachRow(
   }
 }
 
+/** Below this many multiply–adds the copies into WebAssembly memory cost more than they save. */
+const WASM_GEMM_MIN_WORK = 4096;
+/** The unary functions with a WebAssembly SIMD kernel, and the size from which it pays. */
+const WASM_UNARY: ReadonlySet<UnaryOp> = new Set<WasmUnary>(['sigmoid', 'silu']);
+const WASM_UNARY_MIN_SIZE = 64;
+
 function f32(data: BackendData): Float32Array {
   return data as Float32Array;
 }
 
+/** Options of {@link CpuBackend}: both default to true and fall back silently where unsupported. */
+export interface CpuBackendOptions {
+  /** Use the WebAssembly SIMD kernels where the engine has WebAssembly SIMD. */
+  simd?: boolean;
+  /** Use relaxed-SIMD fused multiply–add where the engine has it (Node ≥ 22; Node 20 with `--experimental-wasm-relaxed-simd`). */
+  fma?: boolean;
+}
+
 /**
- * The reference backend: plain typed-array loops, synchronous, always available.
+ * The CPU backend: synchronous, always available. Matrix products run on a WebAssembly SIMD
+ * micro-kernel emitted at run time (plain JavaScript loops where WebAssembly SIMD is missing).
  *
  * @example
  * ```ts
@@ -151,6 +249,20 @@ function f32(data: BackendData): Float32Array {
 export class CpuBackend implements Backend {
   readonly name: string = 'cpu';
   readonly canReadSync = true;
+  /** Which matrix-product kernel runs: `'wasm-simd-fma'`, `'wasm-simd'` or the plain `'js'` loops. */
+  readonly kernels: 'wasm-simd-fma' | 'wasm-simd' | 'js';
+  private readonly gemm: WasmGemm | null;
+  private readonly elementwise: WasmElementwise | null;
+  private readonly pool = new ArrayPool();
+
+  constructor(options: CpuBackendOptions = {}) {
+    const features = wasmFeatures();
+    const simd = options.simd !== false && features.simd;
+    const fma = simd && options.fma !== false && features.fma;
+    this.gemm = simd ? new WasmGemm(fma) : null;
+    this.elementwise = simd && wasmElementwiseAvailable() ? new WasmElementwise() : null;
+    this.kernels = fma ? 'wasm-simd-fma' : simd ? 'wasm-simd' : 'js';
+  }
 
   upload(values: Float32Array): BackendData {
     return values;
@@ -164,17 +276,39 @@ export class CpuBackend implements Backend {
     return f32(data).slice(0, size);
   }
 
-  free(_data: BackendData): void {}
+  free(data: BackendData): void {
+    this.pool.give(f32(data));
+  }
 
   unary(op: UnaryOp, x: BackendData, size: number): BackendData {
-    const out = new Float32Array(size);
+    const out = this.pool.take(size);
+    if (this.elementwise && size >= WASM_UNARY_MIN_SIZE && WASM_UNARY.has(op)) {
+      this.elementwise.unary(op as WasmUnary, f32(x), out, size);
+      return out;
+    }
     unaryKernels[op](f32(x), out, size);
+    return out;
+  }
+
+  siluGrad(x: BackendData, g: BackendData, size: number): BackendData {
+    const out = this.pool.take(size);
+    const fx = f32(x);
+    const fg = f32(g);
+    if (this.elementwise && size >= WASM_UNARY_MIN_SIZE) {
+      this.elementwise.siluGrad(fx, fg, out, size);
+      return out;
+    }
+    for (let i = 0; i < size; i++) {
+      const v = fx[i];
+      const s = sigmoid(v);
+      out[i] = fg[i] * s * (1 + v * (1 - s));
+    }
     return out;
   }
 
   binary(op: BinaryOp, a: BackendData, aShape: Shape, b: BackendData, bShape: Shape, outShape: Shape): BackendData {
     const size = sizeOf(outShape);
-    const out = new Float32Array(size);
+    const out = this.pool.take(size);
     const fa = f32(a);
     const fb = f32(b);
     const row = binaryRows[op];
@@ -192,13 +326,25 @@ export class CpuBackend implements Backend {
       row(out, 0, fa, 0, 0, fb, 0, 1, size);
       return out;
     }
-    const c = coalesce(outShape, [stridesOf(outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+    const c = coalesce(outShape, [
+      stridesOf(outShape),
+      broadcastStrides(aShape, outShape),
+      broadcastStrides(bShape, outShape),
+    ]);
     forEachRow(c.shape, c.strides, (off, n, s) => row(out, off[0], fa, off[1], s[1], fb, off[2], s[2], n));
     return out;
   }
 
-  select(c: BackendData, cShape: Shape, a: BackendData, aShape: Shape, b: BackendData, bShape: Shape, outShape: Shape): BackendData {
-    const out = new Float32Array(sizeOf(outShape));
+  select(
+    c: BackendData,
+    cShape: Shape,
+    a: BackendData,
+    aShape: Shape,
+    b: BackendData,
+    bShape: Shape,
+    outShape: Shape,
+  ): BackendData {
+    const out = this.pool.take(sizeOf(outShape));
     const fc = f32(c);
     const fa = f32(a);
     const fb = f32(b);
@@ -218,7 +364,7 @@ export class CpuBackend implements Backend {
 
   reduce(op: ReduceOp, x: BackendData, outer: number, reduced: number, inner: number): BackendData {
     const fx = f32(x);
-    const out = new Float32Array(outer * inner);
+    const out = this.pool.take(outer * inner);
     if (op === 'sum') {
       if (inner === 1) {
         for (let o = 0; o < outer; o++) {
@@ -296,9 +442,29 @@ export class CpuBackend implements Backend {
     return out;
   }
 
-  matmul(a: BackendData, b: BackendData, batch: number, aBatch: number, bBatch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): BackendData {
+  matmul(
+    a: BackendData,
+    b: BackendData,
+    batch: number,
+    aBatch: number,
+    bBatch: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+  ): BackendData {
     const fa = f32(a);
     const fb = f32(b);
+    if (this.gemm && m * n * k >= WASM_GEMM_MIN_WORK) {
+      const out = this.pool.take(batch * m * n);
+      for (let p = 0; p < batch; p++) {
+        const aOff = (aBatch === 1 ? 0 : p) * m * k;
+        const bOff = (bBatch === 1 ? 0 : p) * k * n;
+        this.gemm.matmul(fa, aOff, fb, bOff, out, p * m * n, m, k, n, transA, transB);
+      }
+      return out;
+    }
     const out = new Float32Array(batch * m * n);
     const aT = transA ? new Float32Array(m * k) : null;
     const bT = transB ? new Float32Array(k * n) : null;
@@ -334,7 +500,7 @@ export class CpuBackend implements Backend {
 
   strided(x: BackendData, offset: number, strides: readonly number[], outShape: Shape): BackendData {
     const fx = f32(x);
-    const out = new Float32Array(sizeOf(outShape));
+    const out = this.pool.take(sizeOf(outShape));
     const c = coalesce(outShape, [stridesOf(outShape), strides.slice()]);
     forEachRow(c.shape, c.strides, (off, n, s) => {
       const src = offset + off[1];
@@ -364,7 +530,7 @@ export class CpuBackend implements Backend {
     const outer = sizeOf(shapes[0].slice(0, axis));
     const widths = shapes.map((s) => sizeOf(s.slice(axis)));
     const total = widths.reduce((p, q) => p + q, 0);
-    const out = new Float32Array(outer * total);
+    const out = this.pool.take(outer * total);
     let col = 0;
     xs.forEach((x, j) => {
       const fx = f32(x);
@@ -378,7 +544,7 @@ export class CpuBackend implements Backend {
   gather(x: BackendData, outer: number, dim: number, inner: number, idx: BackendData, count: number): BackendData {
     const fx = f32(x);
     const fi = f32(idx);
-    const out = new Float32Array(outer * count * inner);
+    const out = this.pool.take(outer * count * inner);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < count; j++) {
         const src = (o * dim + fi[j]) * inner;
@@ -417,7 +583,14 @@ export class CpuBackend implements Backend {
     return out;
   }
 
-  scatterAlong(g: BackendData, outer: number, dim: number, inner: number, idx: BackendData, count: number): BackendData {
+  scatterAlong(
+    g: BackendData,
+    outer: number,
+    dim: number,
+    inner: number,
+    idx: BackendData,
+    count: number,
+  ): BackendData {
     const fg = f32(g);
     const fi = f32(idx);
     const out = new Float32Array(outer * dim * inner);
@@ -461,7 +634,16 @@ export class CpuBackend implements Backend {
     return out;
   }
 
-  triangularSolve(l: BackendData, b: BackendData, batch: number, lBatch: number, n: number, m: number, lower: boolean, transpose: boolean): BackendData {
+  triangularSolve(
+    l: BackendData,
+    b: BackendData,
+    batch: number,
+    lBatch: number,
+    n: number,
+    m: number,
+    lower: boolean,
+    transpose: boolean,
+  ): BackendData {
     const fl = f32(l);
     const fb = f32(b);
     const out = new Float32Array(batch * n * m);

@@ -14,9 +14,17 @@ function inferShape(values: NestedArray, op: string): number[] {
   return checkShape(op, shape, 'values');
 }
 
-function flattenInto(values: NestedArray, shape: number[], dim: number, out: Float32Array, at: number, op: string): number {
+function flattenInto(
+  values: NestedArray,
+  shape: number[],
+  dim: number,
+  out: Float32Array,
+  at: number,
+  op: string,
+): number {
   if (dim === shape.length) {
-    if (typeof values !== 'number') throw new JouleError(op, 'values', 'a rectangular nested array of numbers', 'a ragged array');
+    if (typeof values !== 'number')
+      throw new JouleError(op, 'values', 'a rectangular nested array of numbers', 'a ragged array');
     out[at] = values;
     return at + 1;
   }
@@ -45,7 +53,12 @@ export function tensor(values: NestedArray | ArrayLike<number>, shape?: readonly
     if (typeof values === 'number') return full(s, values);
     const flat = Array.isArray(values) ? (values as NestedArray[]).flat(Infinity as 1) : values;
     if ((flat as ArrayLike<number>).length !== n) {
-      throw new JouleError('tensor', 'values', `${n} values for shape ${formatShape(s)}`, `${(flat as ArrayLike<number>).length} values`);
+      throw new JouleError(
+        'tensor',
+        'values',
+        `${n} values for shape ${formatShape(s)}`,
+        `${(flat as ArrayLike<number>).length} values`,
+      );
     }
     return fromValues(Float32Array.from(flat as ArrayLike<number>), s);
   }

@@ -56,10 +56,20 @@ class Engine {
   liveTensors = 0;
   liveStorages = 0;
   debug = false;
+  /**
+   * Nesting depth of gradient rules being run. Rules may read tensors that a `tidy` or the caller
+   * disposed after recording them (their storage is held by the record); elsewhere that is an error.
+   */
+  inGradRule = 0;
 
   openScope(op: string): GradScope {
     if (this.freeBits === 0) {
-      throw new JouleError(op, '', `at most ${MAX_SCOPES} gradient scopes open at once`, 'one more (release() your vjp results)');
+      throw new JouleError(
+        op,
+        '',
+        `at most ${MAX_SCOPES} gradient scopes open at once`,
+        'one more (release() your vjp results)',
+      );
     }
     const bit = this.freeBits & -this.freeBits;
     this.freeBits &= ~bit;

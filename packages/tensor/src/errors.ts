@@ -16,7 +16,9 @@ export class JouleError extends Error {
   readonly arg: string;
 
   constructor(op: string, arg: string, expected: string, got: string) {
-    super(arg ? `${op}: argument '${arg}' expected ${expected}, got ${got}` : `${op}: expected ${expected}, got ${got}`);
+    super(
+      arg ? `${op}: argument '${arg}' expected ${expected}, got ${got}` : `${op}: expected ${expected}, got ${got}`,
+    );
     this.name = 'JouleError';
     this.op = op;
     this.arg = arg;

@@ -1,12 +1,3 @@
-export type { Backend, BackendData, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
-export { CpuBackend } from './cpu.js';
-export { getBackend, type MemoryInfo, memory, setBackend, setDebug } from './engine.js';
-export { JouleError } from './errors.js';
-export { Rng, type RngState } from './rng.js';
-export { broadcastShapes, type Shape, sizeOf } from './shape.js';
-export { type Axes, type NestedArray, Tensor, type TensorLike } from './tensor.js';
-export { arange, eye, full, linspace, ones, onesLike, rand, randint, randn, tensor, zeros, zerosLike } from './creation.js';
-export * from './ops.js';
 export {
   dispose,
   flattenTree,
@@ -14,9 +5,32 @@ export {
   keep,
   noGrad,
   type TensorTree,
+  type TreeLike,
   tidy,
   type ValueAndGrad,
   type VjpResult,
   valueAndGrad,
   vjp,
 } from './autodiff.js';
+export type { Backend, BackendData, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
+export { CpuBackend, type CpuBackendOptions } from './cpu.js';
+export {
+  arange,
+  eye,
+  full,
+  linspace,
+  ones,
+  onesLike,
+  rand,
+  randint,
+  randn,
+  tensor,
+  zeros,
+  zerosLike,
+} from './creation.js';
+export { getBackend, type MemoryInfo, memory, setBackend, setDebug } from './engine.js';
+export { JouleError } from './errors.js';
+export * from './ops.js';
+export { Rng, type RngState } from './rng.js';
+export { broadcastShapes, type Shape, sizeOf } from './shape.js';
+export { type Axes, type NestedArray, Tensor, type TensorLike } from './tensor.js';

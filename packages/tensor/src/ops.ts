@@ -65,10 +65,20 @@ function debugCheck(op: string, y: Tensor, inputs: Tensor[]) {
 // ---------------------------------------------------------------------------------------------
 // element-wise
 
+/**
+ * Disposes the tensor {@link T} made for a plain-number argument once the op has used it; a gradient
+ * record that needs it keeps its storage until the gradient is done.
+ */
+function releaseNumber(x: TensorLike, t: Tensor): void {
+  if (typeof x === 'number') t.dispose();
+}
+
 function unary(op: UnaryOp, x: TensorLike, grad?: (g: Tensor, x: Tensor, y: Tensor) => Tensor): Tensor {
   const t = T(x, op, 'x');
   const data = engine.backend.unary(op, t.storage.data, t.size);
-  return emit(op, data, t.shape, [t], grad && ((g, _n, y) => [grad(g, t, y)]));
+  const y = emit(op, data, t.shape, [t], grad && ((g, _n, y) => [grad(g, t, y)]));
+  releaseNumber(x, t);
+  return y;
 }
 
 /** Sums a broadcast gradient back to the shape of the operand it came from. */
@@ -88,9 +98,9 @@ function binary(
 ): Tensor {
   const ta = T(a, op, 'a');
   const tb = T(b, op, 'b');
-  const shape = broadcastShapes(op, ta.shape, tb.shape);
+  const shape = broadcastShapes(op, ta.shape, tb.shape, 'b');
   const data = engine.backend.binary(op, ta.storage.data, ta.shape, tb.storage.data, tb.shape, shape);
-  return emit(
+  const y = emit(
     op,
     data,
     shape,
@@ -101,6 +111,9 @@ function binary(
         return [da && needs[0] ? sumToShape(da, ta.shape) : null, db && needs[1] ? sumToShape(db, tb.shape) : null];
       }),
   );
+  releaseNumber(a, ta);
+  releaseNumber(b, tb);
+  return y;
 }
 
 /**
@@ -311,10 +324,25 @@ export function relu(x: TensorLike): Tensor {
 }
 /** SiLU (swish), `x σ(x)`. @example `silu(tensor([0])) // [0]` */
 export function silu(x: TensorLike): Tensor {
-  return unary('silu', x, (g, t) => {
-    const s = sigmoid(t);
-    return mul(g, mul(s, add(1, mul(t, sub(1, s)))));
+  return unary('silu', x, (g, t) => siluGrad(t, g));
+}
+/** `g · silu'(x)` for `g` of `x`'s shape: one fused kernel where the backend has it, differentiable again. */
+function siluGrad(x: Tensor, g: Tensor): Tensor {
+  const backend = engine.backend;
+  if (!backend.siluGrad || !sameShape(x.shape, g.shape)) return mul(g, siluPrime(x));
+  const data = backend.siluGrad(x.storage.data, g.storage.data, x.size);
+  return emit('siluGrad', data, x.shape, [x, g], (h, needs) => {
+    if (!needs[0]) return [null, needs[1] ? mul(h, siluPrime(x)) : null];
+    // silu''(x) = σ(x)(1 − σ(x))(2 + x(1 − 2σ(x)))
+    const s = sigmoid(x);
+    const second = mul(mul(s, sub(1, s)), add(2, mul(x, sub(1, mul(s, 2)))));
+    return [mul(h, mul(g, second)), needs[1] ? mul(h, siluPrime(x)) : null];
   });
+}
+/** silu'(x) = σ(x)(1 + x(1 − σ(x))). */
+function siluPrime(x: Tensor): Tensor {
+  const s = sigmoid(x);
+  return mul(s, add(1, mul(x, sub(1, s))));
 }
 /** Error function. @example `erf(tensor([0])) // [0]` */
 export function erf(x: TensorLike): Tensor {
@@ -354,12 +382,16 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const tc = T(cond, 'where', 'cond');
   const ta = T(a, 'where', 'a');
   const tb = T(b, 'where', 'b');
-  const shape = broadcastShapes('where', broadcastShapes('where', tc.shape, ta.shape), tb.shape);
+  const shape = broadcastShapes('where', broadcastShapes('where', tc.shape, ta.shape, 'a'), tb.shape, 'b');
   const data = engine.backend.select(tc.storage.data, tc.shape, ta.storage.data, ta.shape, tb.storage.data, tb.shape, shape);
-  return emit('where', data, shape, [tc, ta, tb], (g, needs) => {
+  const y = emit('where', data, shape, [tc, ta, tb], (g, needs) => {
     const z = zeros([]);
     return [null, needs[1] ? sumToShape(where(tc, g, z), ta.shape) : null, needs[2] ? sumToShape(where(tc, z, g), tb.shape) : null];
   });
+  releaseNumber(cond, tc);
+  releaseNumber(a, ta);
+  releaseNumber(b, tb);
+  return y;
 }
 
 /**
@@ -1040,7 +1072,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   }
   const batchA = ta.shape.slice(0, ra - 2);
   const batchB = tb.shape.slice(0, rb - 2);
-  const batchShape = broadcastShapes('matmul', batchA, batchB);
+  const batchShape = broadcastShapes('matmul', batchA, batchB, 'b');
   const batch = sizeOf(batchShape);
   const expandTo = (t: Tensor, own: number[]): Tensor =>
     sizeOf(own) === 1 || sameShape(own, batchShape) ? t : broadcastTo(t, [...batchShape, ...t.shape.slice(t.rank - 2)]);
@@ -1221,7 +1253,7 @@ export function triangularSolve(l: Tensor, b: Tensor, options: TriangularSolveOp
     throw new JouleError('triangularSolve', 'b', `a shape [..., ${n}, m]`, formatShape(tb.shape));
   }
   const m = tb.shape[tb.rank - 1];
-  const batchShape = broadcastShapes('triangularSolve', tl.shape.slice(0, tl.rank - 2), tb.shape.slice(0, tb.rank - 2));
+  const batchShape = broadcastShapes('triangularSolve', tl.shape.slice(0, tl.rank - 2), tb.shape.slice(0, tb.rank - 2), 'b');
   const batch = sizeOf(batchShape);
   if (!sameShape(tb.shape.slice(0, tb.rank - 2), batchShape)) tb = broadcastTo(tb, [...batchShape, n, m]);
   let el = tl;

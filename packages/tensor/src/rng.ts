@@ -77,7 +77,7 @@ export class Rng {
     if (!Number.isSafeInteger(seed) || seed < 0) {
       throw new JouleError('Rng', 'seed', 'an integer in [0, 2^53)', String(seed));
     }
-    this.k0 = seed % TWO_POW_32 >>> 0;
+    this.k0 = (seed % TWO_POW_32) >>> 0;
     this.k1 = Math.floor(seed / TWO_POW_32) >>> 0;
   }
 
@@ -87,9 +87,13 @@ export class Rng {
       state &&
       Array.isArray(state.key) &&
       Array.isArray(state.counter) &&
+      state.key.length === 2 &&
+      state.counter.length === 2 &&
       [...state.key, ...state.counter].every((w) => Number.isInteger(w) && w >= 0 && w < TWO_POW_32) &&
-      Number.isInteger(state.splits);
-    if (!ok) throw new JouleError('Rng.fromState', 'state', '{ key, counter, splits } of 32-bit words', JSON.stringify(state));
+      Number.isInteger(state.splits) &&
+      state.splits >= 0;
+    if (!ok)
+      throw new JouleError('Rng.fromState', 'state', '{ key, counter, splits } of 32-bit words', JSON.stringify(state));
     const r = new Rng(0);
     r.k0 = state.key[0];
     r.k1 = state.key[1];

@@ -32,15 +32,23 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return true;
 }
 
-/** NumPy broadcasting of two shapes; throws a JouleError naming `op` when they do not broadcast. */
-export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+/**
+ * NumPy broadcasting of two shapes; throws a JouleError naming `op` (and `arg`, the argument blamed)
+ * when they do not broadcast.
+ *
+ * @example
+ * ```ts
+ * broadcastShapes('add', [3, 1], [4]); // [3, 4]
+ * ```
+ */
+export function broadcastShapes(op: string, a: Shape, b: Shape, arg = ''): number[] {
   const n = Math.max(a.length, b.length);
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const da = i < n - a.length ? 1 : a[i - (n - a.length)];
     const db = i < n - b.length ? 1 : b[i - (n - b.length)];
     if (da !== db && da !== 1 && db !== 1) {
-      throw new JouleError(op, '', 'shapes that broadcast', `${formatShape(a)} and ${formatShape(b)}`);
+      throw new JouleError(op, arg, `a shape that broadcasts with ${formatShape(a)}`, formatShape(b));
     }
     out[i] = da === 1 ? db : da;
   }

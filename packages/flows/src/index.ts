@@ -1,0 +1,15 @@
+/**
+ * Normalizing flows with exact log-densities: affine coupling (RealNVP), masked autoregressive
+ * flows (MAF) and their inverses (IAF), ActNorm, elementwise affine maps and permutations,
+ * conditional versions taking a context, and maximum-likelihood training. Every flow is a
+ * `Distribution` from `@joule/core` with one-pass `sampleAndLogProb`.
+ *
+ * @packageDocumentation
+ */
+export { Bijector, type BijectorResult } from './bijector.js';
+export { AffineCoupling, type AffineCouplingOptions } from './coupling.js';
+export { ActNorm, ElementwiseAffine } from './elementwise.js';
+export { Flow, FlowDistribution, type FlowOptions } from './flow.js';
+export { Inverse, MaskedAutoregressive, type MaskedAutoregressiveOptions } from './made.js';
+export { Permutation } from './permutation.js';
+export { type FitFlowOptions, fitFlow } from './train.js';

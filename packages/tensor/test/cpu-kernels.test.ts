@@ -1,0 +1,256 @@
+/**
+ * Kernel-level tests of the CPU backend's variants (WebAssembly SIMD, with and without relaxed-SIMD
+ * FMA, and the plain JavaScript loops) against float64 references, plus the whole op suite on the
+ * JavaScript variant (cpu.test.ts runs it on the default, WebAssembly one).
+ */
+import { describe, expect, it } from 'vitest';
+import { WasmElementwise, wasmElementwiseAvailable } from '../src/cpu/elementwise-wasm.js';
+import { WasmGemm, wasmFeatures } from '../src/cpu/gemm-wasm.js';
+import { ArrayPool } from '../src/cpu/pool.js';
+import { CpuBackend, Rng } from '../src/index.js';
+import { runOpSuite } from './suite/ops.suite.js';
+
+// (the suite checks the backend's name, 'cpu' for every variant)
+runOpSuite('cpu', () => new CpuBackend({ simd: false }));
+
+const features = wasmFeatures();
+
+function randomArray(n: number, rng: Rng): Float32Array {
+  return rng.normal(n);
+}
+
+/** op(A)·op(B) in float64, with A stored [k, m] when transA and B stored [n, k] when transB. */
+function matmulRef(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+) {
+  const out = new Float64Array(m * n);
+  const absOut = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      let sa = 0;
+      for (let p = 0; p < k; p++) {
+        const x = (transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
+        s += x;
+        sa += Math.abs(x);
+      }
+      out[i * n + j] = s;
+      absOut[i * n + j] = sa;
+    }
+  }
+  return { out, absOut };
+}
+
+// Sizes around the register tile (4×8), the row block (128) and the depth block (256).
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 17, 5],
+  [17, 3, 129],
+  [129, 17, 3],
+  [4, 8, 8],
+  [33, 300, 17],
+  [130, 257, 9],
+  [1, 129, 1],
+];
+
+type Gemm = (
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  tA: boolean,
+  tB: boolean,
+) => Float32Array;
+
+const variants: { name: string; enabled: boolean; make: () => Gemm }[] = [
+  {
+    name: 'plain JavaScript',
+    enabled: true,
+    make: () => {
+      const cpu = new CpuBackend({ simd: false });
+      return (a, b, m, k, n, tA, tB) => cpu.matmul(a, b, 1, 1, 1, m, k, n, tA, tB) as Float32Array;
+    },
+  },
+  {
+    name: 'WebAssembly SIMD',
+    enabled: features.simd,
+    make: () => {
+      const g = new WasmGemm(false);
+      return (a, b, m, k, n, tA, tB) => {
+        const out = new Float32Array(m * n);
+        g.matmul(a, 0, b, 0, out, 0, m, k, n, tA, tB);
+        return out;
+      };
+    },
+  },
+  {
+    name: 'WebAssembly relaxed-SIMD FMA',
+    enabled: features.fma,
+    make: () => {
+      const g = new WasmGemm(true);
+      return (a, b, m, k, n, tA, tB) => {
+        const out = new Float32Array(m * n);
+        g.matmul(a, 0, b, 0, out, 0, m, k, n, tA, tB);
+        return out;
+      };
+    },
+  },
+];
+
+describe('matmul kernels against a float64 reference', () => {
+  for (const v of variants) {
+    // The FMA variant needs relaxed SIMD (Node ≥ 22, or Node 20 with --experimental-wasm-relaxed-simd).
+    it.skipIf(!v.enabled)(`${v.name}: every shape and transpose`, () => {
+      const gemm = v.make();
+      const rng = new Rng(42);
+      for (const [m, k, n] of SHAPES) {
+        for (const tA of [false, true]) {
+          for (const tB of [false, true]) {
+            const a = randomArray(m * k, rng);
+            const b = randomArray(k * n, rng);
+            const got = gemm(a, b, m, k, n, tA, tB);
+            const { out, absOut } = matmulRef(a, b, m, k, n, tA, tB);
+            expect(got.length).toBe(m * n);
+            for (let i = 0; i < m * n; i++) {
+              // float32 accumulation over k terms: |error| ≤ k·2⁻²³·Σ|aᵢbᵢ| (a loose worst case) plus rounding of the result
+              const tol = k * 2 ** -23 * absOut[i] + 1e-30;
+              if (!(Math.abs(got[i] - out[i]) <= tol)) {
+                throw new Error(`${v.name} m=${m} k=${k} n=${n} tA=${tA} tB=${tB} [${i}]: ${got[i]} vs ${out[i]}`);
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  it.skipIf(!features.simd)('the WebAssembly kernel reads operands at offsets in larger arrays and batches', () => {
+    const rng = new Rng(7);
+    const [m, k, n] = [5, 9, 11];
+    const a = randomArray(3 * m * k, rng);
+    const b = randomArray(k * n, rng);
+    const cpu = new CpuBackend();
+    expect(cpu.kernels).not.toBe('js');
+    // A batched product with a broadcast B, large enough for the WebAssembly path
+    const big = [64, 64, 64] as const;
+    const a2 = randomArray(3 * big[0] * big[1], rng);
+    const b2 = randomArray(big[1] * big[2], rng);
+    const got = cpu.matmul(a2, b2, 3, 3, 1, big[0], big[1], big[2], false, false) as Float32Array;
+    for (let p = 0; p < 3; p++) {
+      const { out, absOut } = matmulRef(a2.subarray(p * 64 * 64, (p + 1) * 64 * 64), b2, 64, 64, 64, false, false);
+      for (let i = 0; i < out.length; i++) {
+        expect(Math.abs(got[p * 4096 + i] - out[i])).toBeLessThanOrEqual(64 * 2 ** -23 * absOut[i] + 1e-30);
+      }
+    }
+    const g = new WasmGemm(false);
+    const out = new Float32Array(2 * m * n).fill(Number.NaN);
+    g.matmul(a, m * k, b, 0, out, m * n, m, k, n, false, false);
+    const ref = matmulRef(a.subarray(m * k, 2 * m * k), b, m, k, n, false, false);
+    for (let i = 0; i < m * n; i++)
+      expect(Math.abs(out[m * n + i] - ref.out[i])).toBeLessThanOrEqual(k * 2 ** -23 * ref.absOut[i]);
+    // nothing written outside the target block
+    expect(out.subarray(0, m * n).every(Number.isNaN)).toBe(true);
+  });
+});
+
+function sigmoid64(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
+
+/** Distance in units of float32 spacing at the reference value (subnormals count as the smallest normal). */
+function ulps(got: number, ref: number): number {
+  const spacing = Math.max(Math.abs(ref), 2 ** -126) * 2 ** -23;
+  return Math.abs(got - ref) / spacing;
+}
+
+describe('element-wise WebAssembly kernels against float64', () => {
+  const inputs = (() => {
+    const xs: number[] = [0, -0, 1e-30, -1e-30, 0.5, -0.5, 17, -17, 40, -40, 80, -80, 87.5, -87.5];
+    for (let i = 0; i <= 4000; i++) xs.push(Math.fround(-100 + (200 * i) / 4000));
+    xs.push(...new Rng(3).normal(999));
+    return Float32Array.from(xs);
+  })();
+  const n = inputs.length; // not a multiple of 4: exercises the padded tail
+
+  // Within 4 float32 ulp of the float64 value, measured on the magnitude of the terms (|g| σ (1 + |x| (1 − σ))
+  // for the gradient, which crosses zero near x = −1.28); where σ(x) itself is below the smallest normal
+  // float32 (x < −87.3) the kernels flush it to 0, so an absolute error of 2⁻¹²⁶ in σ (times the factors
+  // around it) is allowed.
+  it.skipIf(!wasmElementwiseAvailable())('sigmoid, silu and the silu gradient stay within 4 ulp of float64', () => {
+    const w = new WasmElementwise();
+    const out = new Float32Array(n);
+    const g = new Rng(5).normal(n);
+    type F = (x: number, i: number) => number;
+    const check = (name: string, ref: F, scale: F, magnitude: F = (x, i) => Math.abs(ref(x, i))) => {
+      for (let i = 0; i < n; i++) {
+        const r = ref(inputs[i], i);
+        const bound = 4 * magnitude(inputs[i], i) * 2 ** -23 + scale(inputs[i], i) * 2 ** -126;
+        if (!(Math.abs(out[i] - r) <= bound)) {
+          throw new Error(`${name}(${inputs[i]}) = ${out[i]}, expected ${r} (${ulps(out[i], r).toFixed(1)} ulp)`);
+        }
+      }
+    };
+    w.unary('sigmoid', inputs, out, n);
+    check('sigmoid', sigmoid64, () => 1);
+    w.unary('silu', inputs, out, n);
+    check(
+      'silu',
+      (x) => x * sigmoid64(x),
+      (x) => 1 + Math.abs(x),
+    );
+    w.siluGrad(inputs, g, out, n);
+    const siluGrad64 = (x: number, i: number) => {
+      const s = sigmoid64(x);
+      return g[i] * s * (1 + x * (1 - s));
+    };
+    const magnitude = (x: number, i: number) => {
+      const s = sigmoid64(x);
+      return Math.abs(g[i]) * s * (1 + Math.abs(x) * (1 - s));
+    };
+    check('siluGrad', siluGrad64, (x, i) => Math.abs(g[i]) * (1 + Math.abs(x)), magnitude);
+  });
+
+  it.skipIf(!wasmElementwiseAvailable())('propagates NaN and saturates at ±∞', () => {
+    const w = new WasmElementwise();
+    const x = Float32Array.from([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 200, -200]);
+    const out = new Float32Array(5);
+    w.unary('sigmoid', x, out, 5);
+    expect(Array.from(out)).toEqual([Number.NaN, 1, 0, 1, 0]);
+    w.unary('silu', x, out, 5);
+    // silu(−∞) = −∞ · 0 is NaN, as in the JavaScript kernel
+    expect(Array.from(out)).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NaN, 200, -0]);
+  });
+});
+
+describe('array pool', () => {
+  it('reuses only arrays it allocated, by length', () => {
+    const pool = new ArrayPool(4);
+    const a = pool.take(8);
+    const foreign = new Float32Array(8);
+    pool.give(foreign);
+    pool.give(a);
+    expect(pool.take(8)).toBe(a);
+    expect(pool.take(8)).not.toBe(foreign);
+    const small = pool.take(2);
+    pool.give(small);
+    expect(pool.take(2)).not.toBe(small);
+  });
+
+  it('CPU backend results are unaffected by recycled storage', () => {
+    const cpu = new CpuBackend();
+    const x = new Rng(1).normal(5000);
+    const first = Float32Array.from(cpu.unary('exp', x, 5000) as Float32Array);
+    for (let i = 0; i < 3; i++) {
+      const y = cpu.unary('neg', x, 5000);
+      cpu.free(y);
+      expect(Array.from(cpu.unary('exp', x, 5000) as Float32Array)).toEqual(Array.from(first));
+    }
+  });
+});
