@@ -90,17 +90,28 @@ export abstract class Bijector extends Module<[Tensor, Tensor?], BijectorResult>
   /** Checks `[n, dim]` points. */
   protected checkPoints(op: string, x: unknown): asserts x is Tensor {
     if (!(x instanceof Tensor) || x.rank !== 2 || x.shape[1] !== this.dim) {
-      throw new JouleError(`${this.name}.${op}`, 'x', `a tensor of shape [n, ${this.dim}]`, x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : typeof x);
+      throw new JouleError(
+        `${this.name}.${op}`,
+        'x',
+        `a tensor of shape [n, ${this.dim}]`,
+        x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : typeof x,
+      );
     }
   }
 
   /** Checks a context `[n, contextDim]` for a conditional bijector (or its absence for a plain one). */
   protected checkContext(op: string, x: Tensor, context: Tensor | undefined, contextDim: number): void {
     if (contextDim === 0) {
-      if (context !== undefined) throw new JouleError(`${this.name}.${op}`, 'context', 'no context (built with contextDim 0)', 'a context');
+      if (context !== undefined)
+        throw new JouleError(`${this.name}.${op}`, 'context', 'no context (built with contextDim 0)', 'a context');
       return;
     }
-    if (!(context instanceof Tensor) || context.rank !== 2 || context.shape[0] !== x.shape[0] || context.shape[1] !== contextDim) {
+    if (
+      !(context instanceof Tensor) ||
+      context.rank !== 2 ||
+      context.shape[0] !== x.shape[0] ||
+      context.shape[1] !== contextDim
+    ) {
       throw new JouleError(
         `${this.name}.${op}`,
         'context',

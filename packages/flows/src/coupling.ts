@@ -44,13 +44,15 @@ export class AffineCoupling extends Bijector {
     super(dim);
     if (dim < 2) throw new JouleError('AffineCoupling', 'dim', 'at least 2', String(dim));
     const keep = options.keep ?? 'first';
-    if (keep !== 'first' && keep !== 'last') throw new JouleError('AffineCoupling', 'keep', "'first' or 'last'", String(keep));
+    if (keep !== 'first' && keep !== 'last')
+      throw new JouleError('AffineCoupling', 'keep', "'first' or 'last'", String(keep));
     this.contextDim = options.contextDim ?? 0;
     if (!Number.isInteger(this.contextDim) || this.contextDim < 0) {
       throw new JouleError('AffineCoupling', 'contextDim', 'a non-negative integer', String(this.contextDim));
     }
     this.bound = options.scaleBound ?? 3;
-    if (!(this.bound > 0)) throw new JouleError('AffineCoupling', 'scaleBound', 'a positive number', String(this.bound));
+    if (!(this.bound > 0))
+      throw new JouleError('AffineCoupling', 'scaleBound', 'a positive number', String(this.bound));
     const k = Math.ceil(dim / 2);
     const all = Array.from({ length: dim }, (_, i) => i);
     this.kept = keep === 'first' ? all.slice(0, k) : all.slice(dim - k);
@@ -77,11 +79,7 @@ export class AffineCoupling extends Bijector {
     const h = this.net.apply(p.net as ParamTree, context === undefined ? a : concat([a, context], 1));
     const m = this.moved.length;
     const n = x.shape[0];
-    const s = h
-      .slice([0, 0], [n, m])
-      .div(this.bound)
-      .tanh()
-      .mul(this.bound);
+    const s = h.slice([0, 0], [n, m]).div(this.bound).tanh().mul(this.bound);
     const t = h.slice([0, m], [n, m]);
     return { a, b, s, t };
   }

@@ -15,8 +15,10 @@ export class ElementwiseAffine extends Bijector {
   /** Starts at shift `loc` and log-scale `logScale` (arrays of length `dim`). */
   constructor(loc: readonly number[], logScale: readonly number[], options: { trainable?: boolean } = {}) {
     super(loc.length);
-    if (logScale.length !== loc.length) throw new JouleError('ElementwiseAffine', 'logScale', `${loc.length} values like loc`, `${logScale.length}`);
-    for (const v of [...loc, ...logScale]) if (!Number.isFinite(v)) throw new JouleError('ElementwiseAffine', 'loc', 'finite numbers', String(v));
+    if (logScale.length !== loc.length)
+      throw new JouleError('ElementwiseAffine', 'logScale', `${loc.length} values like loc`, `${logScale.length}`);
+    for (const v of [...loc, ...logScale])
+      if (!Number.isFinite(v)) throw new JouleError('ElementwiseAffine', 'loc', 'finite numbers', String(v));
     const trainable = options.trainable ?? true;
     this.addParameter('loc', tensor([...loc]), trainable);
     this.addParameter('logScale', tensor([...logScale]), trainable);

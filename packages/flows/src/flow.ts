@@ -17,7 +17,10 @@ import { Bijector } from './bijector.js';
  * }
  * ```
  */
-export abstract class FlowDistribution extends Module<[Tensor, Tensor?], Tensor> implements Distribution, SampleWithLogProb {
+export abstract class FlowDistribution
+  extends Module<[Tensor, Tensor?], Tensor>
+  implements Distribution, SampleWithLogProb
+{
   /** The dimension of a point. */
   readonly dim: number;
   /** The context dimension (0 for an unconditional flow). */
@@ -35,7 +38,8 @@ export abstract class FlowDistribution extends Module<[Tensor, Tensor?], Tensor>
       throw new JouleError(this.name, 'contextDim', 'a non-negative integer', String(this.contextDim));
     }
     this.base = options.base ?? DiagNormal.standard(dim);
-    if (this.base.dim !== dim) throw new JouleError(this.name, 'base', `a distribution on R^${dim}`, `one on R^${this.base.dim}`);
+    if (this.base.dim !== dim)
+      throw new JouleError(this.name, 'base', `a distribution on R^${dim}`, `one on R^${this.base.dim}`);
   }
 
   /**
@@ -52,12 +56,23 @@ export abstract class FlowDistribution extends Module<[Tensor, Tensor?], Tensor>
   /** Checks `[n, dim]` points. */
   protected checkPoints(op: string, x: unknown): asserts x is Tensor {
     if (!(x instanceof Tensor) || x.rank !== 2 || x.shape[1] !== this.dim) {
-      throw new JouleError(`${this.name}.${op}`, 'x', `a tensor of shape [n, ${this.dim}]`, x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : typeof x);
+      throw new JouleError(
+        `${this.name}.${op}`,
+        'x',
+        `a tensor of shape [n, ${this.dim}]`,
+        x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : typeof x,
+      );
     }
   }
 
   private needsNoContext(op: string): void {
-    if (this.contextDim > 0) throw new JouleError(`${this.name}.${op}`, 'context', 'an unconditional flow (use given(context))', `contextDim ${this.contextDim}`);
+    if (this.contextDim > 0)
+      throw new JouleError(
+        `${this.name}.${op}`,
+        'context',
+        'an unconditional flow (use given(context))',
+        `contextDim ${this.contextDim}`,
+      );
   }
 
   /**
@@ -95,7 +110,8 @@ export abstract class FlowDistribution extends Module<[Tensor, Tensor?], Tensor>
    */
   sampleAndLogProb(k: number, rng: Rng): { x: Tensor; logProb: Tensor } {
     this.needsNoContext('sampleAndLogProb');
-    if (!Number.isInteger(k) || k <= 0) throw new JouleError(`${this.name}.sampleAndLogProb`, 'k', 'a positive integer', String(k));
+    if (!Number.isInteger(k) || k <= 0)
+      throw new JouleError(`${this.name}.sampleAndLogProb`, 'k', 'a positive integer', String(k));
     return tidy(() => {
       const z = this.base.sample(k, rng);
       const { x, logDet } = this.push(z);
@@ -114,7 +130,13 @@ export abstract class FlowDistribution extends Module<[Tensor, Tensor?], Tensor>
    * ```
    */
   given(context: Tensor): Distribution & SampleWithLogProb {
-    if (this.contextDim === 0) throw new JouleError(`${this.name}.given`, 'context', 'a conditional flow (contextDim > 0)', 'an unconditional flow');
+    if (this.contextDim === 0)
+      throw new JouleError(
+        `${this.name}.given`,
+        'context',
+        'a conditional flow (contextDim > 0)',
+        'an unconditional flow',
+      );
     if (!(context instanceof Tensor) || context.rank !== 2 || context.shape[1] !== this.contextDim) {
       throw new JouleError(
         `${this.name}.given`,
@@ -125,9 +147,14 @@ export abstract class FlowDistribution extends Module<[Tensor, Tensor?], Tensor>
     }
     const n = context.shape[0];
     const d = this.dim;
-    const tile = (k: number) => context.reshape([1, n, this.contextDim]).broadcastTo([k, n, this.contextDim]).reshape([k * n, this.contextDim]);
+    const tile = (k: number) =>
+      context
+        .reshape([1, n, this.contextDim])
+        .broadcastTo([k, n, this.contextDim])
+        .reshape([k * n, this.contextDim]);
     const sampleAndLogProb = (k: number, rng: Rng) => {
-      if (!Number.isInteger(k) || k <= 0) throw new JouleError(`${this.name}.given.sampleAndLogProb`, 'k', 'a positive integer', String(k));
+      if (!Number.isInteger(k) || k <= 0)
+        throw new JouleError(`${this.name}.given.sampleAndLogProb`, 'k', 'a positive integer', String(k));
       return tidy(() => {
         const z = this.base.sample(k * n, rng);
         const { x, logDet } = this.push(z, tile(k));

@@ -7,6 +7,13 @@
  * @packageDocumentation
  */
 export { Bijector, type BijectorResult } from './bijector.js';
+export {
+  ConcatSquashField,
+  type ConcatSquashFieldOptions,
+  ContinuousFlow,
+  type ContinuousFlowOptions,
+  type VectorFieldModule,
+} from './continuous.js';
 export { AffineCoupling, type AffineCouplingOptions } from './coupling.js';
 export { ActNorm, ElementwiseAffine } from './elementwise.js';
 export { Flow, FlowDistribution, type FlowOptions } from './flow.js';

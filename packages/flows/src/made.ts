@@ -60,10 +60,12 @@ export class MaskedAutoregressive extends Bijector {
     if (dim < 2) throw new JouleError(op, 'dim', 'at least 2', String(dim));
     const width = options.width ?? 64;
     const depth = options.depth ?? 2;
-    if (!Number.isInteger(width) || width < dim - 1) throw new JouleError(op, 'width', `an integer ≥ dim − 1 = ${dim - 1}`, String(width));
+    if (!Number.isInteger(width) || width < dim - 1)
+      throw new JouleError(op, 'width', `an integer ≥ dim − 1 = ${dim - 1}`, String(width));
     if (!Number.isInteger(depth) || depth < 1) throw new JouleError(op, 'depth', 'a positive integer', String(depth));
     this.contextDim = options.contextDim ?? 0;
-    if (!Number.isInteger(this.contextDim) || this.contextDim < 0) throw new JouleError(op, 'contextDim', 'a non-negative integer', String(this.contextDim));
+    if (!Number.isInteger(this.contextDim) || this.contextDim < 0)
+      throw new JouleError(op, 'contextDim', 'a non-negative integer', String(this.contextDim));
     this.bound = options.scaleBound ?? 3;
     // Degrees: inputs 1…d (context 0), hidden units cycle through 1…d−1, outputs (μ_i, s_i) have degree i+1.
     const inDeg = [...Array.from({ length: dim }, (_, i) => i + 1), ...new Array(this.contextDim).fill(0)];
@@ -89,11 +91,7 @@ export class MaskedAutoregressive extends Bijector {
     });
     const n = x.shape[0];
     const d = this.dim;
-    const s = h
-      .slice([0, d], [n, d])
-      .div(this.bound)
-      .tanh()
-      .mul(this.bound);
+    const s = h.slice([0, d], [n, d]).div(this.bound).tanh().mul(this.bound);
     return { mu: h.slice([0, 0], [n, d]), s };
   }
 

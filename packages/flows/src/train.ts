@@ -32,21 +32,37 @@ export interface FitFlowOptions {
 export function fitFlow(flow: FlowDistribution, data: Tensor, options: FitFlowOptions): { losses: number[] } {
   const op = 'fitFlow';
   if (!(data instanceof Tensor) || data.rank !== 2 || data.shape[1] !== flow.dim) {
-    throw new JouleError(op, 'data', `a tensor of shape [N, ${flow.dim}]`, data instanceof Tensor ? `shape [${data.shape.join(', ')}]` : typeof data);
+    throw new JouleError(
+      op,
+      'data',
+      `a tensor of shape [N, ${flow.dim}]`,
+      data instanceof Tensor ? `shape [${data.shape.join(', ')}]` : typeof data,
+    );
   }
   const N = data.shape[0];
   const { rng, context } = options;
   if (!rng || typeof rng.integers !== 'function') throw new JouleError(op, 'rng', 'an Rng', String(rng));
-  if ((flow.contextDim > 0) !== (context !== undefined)) {
-    throw new JouleError(op, 'context', flow.contextDim > 0 ? `contexts [${N}, ${flow.contextDim}]` : 'no context', context === undefined ? 'none' : 'a context');
+  if (flow.contextDim > 0 !== (context !== undefined)) {
+    throw new JouleError(
+      op,
+      'context',
+      flow.contextDim > 0 ? `contexts [${N}, ${flow.contextDim}]` : 'no context',
+      context === undefined ? 'none' : 'a context',
+    );
   }
   if (context !== undefined && (context.rank !== 2 || context.shape[0] !== N || context.shape[1] !== flow.contextDim)) {
-    throw new JouleError(op, 'context', `a tensor of shape [${N}, ${flow.contextDim}]`, `shape [${context.shape.join(', ')}]`);
+    throw new JouleError(
+      op,
+      'context',
+      `a tensor of shape [${N}, ${flow.contextDim}]`,
+      `shape [${context.shape.join(', ')}]`,
+    );
   }
   const steps = options.steps ?? 500;
   const batchSize = Math.min(options.batchSize ?? 256, N);
   if (!Number.isInteger(steps) || steps <= 0) throw new JouleError(op, 'steps', 'a positive integer', String(steps));
-  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new JouleError(op, 'batchSize', 'a positive integer', String(batchSize));
+  if (!Number.isInteger(batchSize) || batchSize <= 0)
+    throw new JouleError(op, 'batchSize', 'a positive integer', String(batchSize));
   const opt = new Adam(flow.parameters(), { lr: options.lr ?? 1e-3, clipNorm: options.clipNorm ?? 10 });
   const lossFn = valueAndGrad((p: ParamTree, x: Tensor, c?: Tensor) => flow.apply(p, x, c).mean().neg());
   const losses: number[] = [];
@@ -57,7 +73,8 @@ export function fitFlow(flow: FlowDistribution, data: Tensor, options: FitFlowOp
       const c = context?.indexSelect(idx, 0);
       const { value, grad } = lossFn(flow.parameters(), x, c);
       const v = value.dataSync()[0];
-      if (!Number.isFinite(v)) throw new JouleError(op, 'loss', 'a finite negative log-likelihood', `${v} at step ${s}`);
+      if (!Number.isFinite(v))
+        throw new JouleError(op, 'loss', 'a finite negative log-likelihood', `${v} at step ${s}`);
       flow.load(opt.step(flow.parameters(), grad));
       return v;
     });

@@ -1,6 +1,14 @@
 import { Rng, randn, type Tensor, tensor } from '@joule/tensor';
 import { describe, expect, it } from 'vitest';
-import { ActNorm, AffineCoupling, type Bijector, ElementwiseAffine, Inverse, MaskedAutoregressive, Permutation } from '../src/index.js';
+import {
+  ActNorm,
+  AffineCoupling,
+  type Bijector,
+  ElementwiseAffine,
+  Inverse,
+  MaskedAutoregressive,
+  Permutation,
+} from '../src/index.js';
 import { fdLogAbsDet, perturb } from './helpers.js';
 
 const rng = new Rng(0);
@@ -27,7 +35,9 @@ describe('bijectors', () => {
       const f = b.forward(x, c);
       const back = b.inverse(f.y, c);
       const xv = x.dataSync();
-      back.y.dataSync().forEach((v, i) => void expect(Math.abs(v - xv[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(xv[i]))));
+      back.y
+        .dataSync()
+        .forEach((v, i) => void expect(Math.abs(v - xv[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(xv[i]))));
       const sum = f.logDet.add(back.logDet).dataSync();
       for (const v of sum) expect(Math.abs(v)).toBeLessThan(1e-5);
     });

@@ -1,6 +1,6 @@
 import { noGrad, Rng, randn, type Tensor, tensor } from '@joule/tensor';
 import { describe, expect, it } from 'vitest';
-import { ActNorm, AffineCoupling, Flow, MaskedAutoregressive, Permutation } from '../src/index.js';
+import { ActNorm, AffineCoupling, Flow, fitFlow, MaskedAutoregressive, Permutation } from '../src/index.js';
 import { perturb } from './helpers.js';
 
 /** Fraction of 20 000 samples outside [−lo, lo]². */
@@ -111,6 +111,13 @@ describe('Flow', () => {
     expect(() => flow.logProb(randn([2, 3], rng))).toThrow(/'x'/);
     expect(() => flow.given(randn([2, 2], rng))).toThrow(/conditional/);
     expect(() => realNvp(rng, 2).sample(3, rng)).toThrow(/given/);
-    expect(() => realNvp(rng, 2).given(randn([2, 2], rng)).sample(3, rng)).toThrow(/one point per context/);
+    expect(() =>
+      realNvp(rng, 2)
+        .given(randn([2, 2], rng))
+        .sample(3, rng),
+    ).toThrow(/one point per context/);
+    expect(() => fitFlow(flow, randn([8, 3], rng), { rng })).toThrow(/data/);
+    expect(() => fitFlow(realNvp(rng, 2), randn([8, 2], rng), { rng })).toThrow(/context/);
+    expect(() => fitFlow(flow, randn([8, 2], rng), { rng, steps: 0 })).toThrow(/steps/);
   });
 });

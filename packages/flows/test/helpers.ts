@@ -5,7 +5,8 @@ import { type Rng, randn, Tensor, tensor } from '@joule/tensor';
 export function perturb<M extends Module<never, unknown>>(m: M, rng: Rng, scale = 0.3): M {
   const walk = (t: ParamTree): ParamTree => {
     const out: ParamTree = {};
-    for (const [k, v] of Object.entries(t)) out[k] = v instanceof Tensor ? v.add(randn(v.shape, rng, 0, scale)) : walk(v);
+    for (const [k, v] of Object.entries(t))
+      out[k] = v instanceof Tensor ? v.add(randn(v.shape, rng, 0, scale)) : walk(v);
     return out;
   };
   m.load(walk(m.parameters()));

@@ -45,13 +45,14 @@ describe('maximum-likelihood training', () => {
     const rng = new Rng(0);
     const train = moons(2000, new Rng(1));
     const test = moons(2000, new Rng(2));
-    const layers = [0, 1, 2, 3].map((i) => new AffineCoupling(2, { rng, width: 32, keep: i % 2 === 0 ? 'first' : 'last' }));
+    const layers = [0, 1, 2, 3].map(
+      (i) => new AffineCoupling(2, { rng, width: 32, keep: i % 2 === 0 ? 'first' : 'last' }),
+    );
     const flow = new Flow(layers);
     const before = heldOut(flow, test);
     const { losses } = fitFlow(flow, train, { rng, steps: 300, batchSize: 128, lr: 5e-3 });
     const after = heldOut(flow, test);
     const gauss = gaussianHeldOut(train, test);
-    console.log('moons realnvp', before, after, gauss, losses.slice(-5));
     expect(after).toBeGreaterThan(before);
     expect(after).toBeGreaterThan(gauss + 0.2);
   }, 60000);
@@ -70,7 +71,6 @@ describe('maximum-likelihood training', () => {
     fitFlow(flow, train, { rng, steps: 300, batchSize: 128, lr: 5e-3 });
     const after = heldOut(flow, test);
     const gauss = gaussianHeldOut(train, test);
-    console.log('moons maf', after, gauss);
     expect(after).toBeGreaterThan(gauss + 0.2);
   }, 60000);
 
@@ -106,7 +106,6 @@ describe('maximum-likelihood training', () => {
     fitFlow(plain, train.x, { rng, steps: 300, batchSize: 128, lr: 5e-3 });
     const a = heldOut(cond, test.x, test.context);
     const b = heldOut(plain, test.x);
-    console.log('conditional', a, b, test.trueLl);
     expect(a).toBeGreaterThan(test.trueLl - 0.2);
     expect(a).toBeGreaterThan(b + 0.5);
   }, 60000);

@@ -111,13 +111,16 @@ export class DualAveraging {
  * ```
  */
 export class RunningVariance {
+  /** The dimension of the vectors. */
+  readonly dim: number;
   private count = 0;
   private readonly mean: Float64Array;
   private readonly m2: Float64Array;
 
   /** An empty accumulator for vectors of dimension `dim`. */
-  constructor(readonly dim: number) {
+  constructor(dim: number) {
     assertPositiveInt('RunningVariance', 'dim', dim);
+    this.dim = dim;
     this.mean = new Float64Array(dim);
     this.m2 = new Float64Array(dim);
   }

@@ -27,6 +27,7 @@ export {
 } from './diagnostics.js';
 export { type HmcInfo, type HmcOptions, hmc, type NutsInfo, type NutsOptions, nuts } from './hmc.js';
 export {
+  type AnnealedInfo,
   type AnnealedLangevinOptions,
   type AnnealedState,
   annealedLangevin,

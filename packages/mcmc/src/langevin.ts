@@ -279,6 +279,20 @@ export interface AnnealedState extends ChainState {
 }
 
 /**
+ * What {@link annealedLangevin} reports: {@link StepInfo} plus the level of the step.
+ *
+ * @example
+ * ```ts
+ * const { info } = annealedLangevin({ stepSize: 0.1, levels: [2, 1], stepsPerLevel: 10 }).step(rng, state);
+ * info.level; // 0
+ * ```
+ */
+export interface AnnealedInfo extends StepInfo {
+  /** The index of the schedule level this step ran at. */
+  readonly level: number;
+}
+
+/**
  * Annealed Langevin dynamics: {@link ula} steps over a schedule of temperatures or noise scales,
  * `stepsPerLevel` steps per level, ending at the last level (with `T = 1`, or the smallest σ,
  * the target itself). In temperature mode the step is `x' = x − h_k ∇E(x)/T_k + √(2h_k) ξ` with
@@ -294,9 +308,7 @@ export interface AnnealedState extends ChainState {
  * const { draws } = await sample(kernel, energy, x0, { steps: 600, burnIn: 400, rng });
  * ```
  */
-export function annealedLangevin(
-  options: AnnealedLangevinOptions,
-): Kernel<AnnealedState, StepInfo & { level: number }> {
+export function annealedLangevin(options: AnnealedLangevinOptions): Kernel<AnnealedState, AnnealedInfo> {
   const op = 'annealedLangevin';
   if (options === null || typeof options !== 'object')
     throw new JouleError(op, 'options', '{ stepSize, levels, stepsPerLevel }', typeof options);

@@ -186,7 +186,12 @@ export class ReplayBuffer {
   }
 
   /** A copy of the stored chains, `[capacity, d]` row-major, with the mask of written slots. */
-  snapshot(): { data: Float32Array; written: Uint8Array } {
+  snapshot(): {
+    /** The positions, `[capacity, d]` row-major. */
+    data: Float32Array;
+    /** 1 for each slot written by `push` or `add`. */
+    written: Uint8Array;
+  } {
     return { data: this.data.slice(), written: this.written.slice() };
   }
 

@@ -27,7 +27,7 @@ export interface SampleOptions<S, I> {
    */
   readonly onStep?: (event: { step: number; burnIn: boolean; state: S; info: I }) => void | Promise<void>;
   /**
-   * What a non-finite proposal does: `'error'` (default) throws a {@link JouleError} naming the
+   * What a non-finite proposal does: `'error'` (default) throws a `JouleError` naming the
    * chain and the step; `'reject'` keeps the kernel's rejection (the chain stays) and counts it.
    */
   readonly onNonFinite?: 'error' | 'reject';
@@ -72,7 +72,7 @@ function isState(value: unknown): value is { x: Tensor } {
  * burn-in. Steps are vectorized over the `n` chains; memory stays flat (each replaced state is
  * disposed). A state passed as `init` is not disposed (the caller still owns it).
  *
- * Throws a {@link JouleError} when an energy or gradient at the starting points is not finite
+ * Throws a `JouleError` when an energy or gradient at the starting points is not finite
  * (naming the chain), and by default when a chain proposes a non-finite point (naming the chain
  * and the step; pass `onNonFinite: 'reject'` to let the kernel reject such proposals silently).
  *
@@ -88,12 +88,13 @@ function isState(value: unknown): value is { x: Tensor } {
  * draws.shape; // [1000, 16, 2]
  * ```
  */
-export async function sample<S extends { x: Tensor }, I extends StepInfo>(
-  kernel: Kernel<S, I>,
-  energy: EnergyFn,
-  init: Tensor | S,
-  options: SampleOptions<S, I>,
-): Promise<SampleResult<S>> {
+export async function sample<
+  S extends {
+    /** The chains' positions, `[n, d]`. */
+    readonly x: Tensor;
+  },
+  I extends StepInfo,
+>(kernel: Kernel<S, I>, energy: EnergyFn, init: Tensor | S, options: SampleOptions<S, I>): Promise<SampleResult<S>> {
   const op = 'sample';
   if (
     kernel === null ||

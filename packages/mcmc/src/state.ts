@@ -128,7 +128,7 @@ export function checkInit(op: string, x: Tensor, energy: EnergyFn, context?: Ten
 /**
  * The energies `[n]` and their gradient `∇ₓ Σᵢ E(xᵢ)` `[n, d]` in one forward and one backward
  * pass (energies are independent per chain, so the gradient of the sum is each chain's gradient).
- * Throws a {@link JouleError} when the energy does not return shape `[n]`.
+ * Throws a `JouleError` when the energy does not return shape `[n]`.
  */
 export function energyAndGrad(op: string, target: Target, x: Tensor): { energy: Tensor; grad: Tensor } {
   const n = x.shape[0];
@@ -184,7 +184,7 @@ export function logAddExp(a: Tensor, b: Tensor): Tensor {
 
 /**
  * Evaluates the energy (of `evaluateAs(target)`, the target itself by default) at the starting
- * points and throws a {@link JouleError} naming the first
+ * points and throws a `JouleError` naming the first
  * chain whose energy or gradient is not finite (when the backend reads synchronously; the
  * {@link sample} driver repeats the check asynchronously on every backend).
  */

@@ -62,6 +62,24 @@ function debugCheck(op: string, y: Tensor, inputs: Tensor[]) {
   throw new JouleError(op, '', 'finite output (debug check)', `a NaN or infinity from ${from}`);
 }
 
+/** Runs the body of an op built from other ops, releasing its intermediates: only the result survives. */
+function composite(fn: () => Tensor): Tensor {
+  const frame: Tensor[] = [];
+  engine.tidyFrames.push(frame);
+  let y: Tensor | undefined;
+  try {
+    y = fn();
+  } finally {
+    engine.tidyFrames.pop();
+    const parent = engine.tidyFrames[engine.tidyFrames.length - 1];
+    for (const t of frame) {
+      if (t === y) parent?.push(t);
+      else t.dispose();
+    }
+  }
+  return y as Tensor;
+}
+
 // ---------------------------------------------------------------------------------------------
 // element-wise
 
@@ -221,8 +239,10 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function clamp(x: TensorLike, lo: number, hi: number): Tensor {
-  if (!(lo <= hi)) throw new JouleError('clamp', 'hi', `a number ≥ lo = ${lo}`, String(hi));
-  return minimum(maximum(x, lo), hi);
+  return composite(() => {
+    if (!(lo <= hi)) throw new JouleError('clamp', 'hi', `a number ≥ lo = ${lo}`, String(hi));
+    return minimum(maximum(x, lo), hi);
+  });
 }
 
 /** 1 where `a == b`, else 0 (no gradient). @example `eq(tensor([1, 2]), 2) // [0, 1]` */
@@ -316,7 +336,9 @@ export function softplus(x: TensorLike): Tensor {
 }
 /** `log σ(x) = −softplus(−x)`, stable. @example `logSigmoid(tensor([0])) // [-0.693…]` */
 export function logSigmoid(x: TensorLike): Tensor {
-  return neg(softplus(neg(x)));
+  return composite(() => {
+    return neg(softplus(neg(x)));
+  });
 }
 /** `max(x, 0)` (gradient 0 at 0). @example `relu(tensor([-1, 2])) // [0, 2]` */
 export function relu(x: TensorLike): Tensor {
@@ -350,8 +372,10 @@ export function erf(x: TensorLike): Tensor {
 }
 /** Exact GELU, `x Φ(x) = x (1 + erf(x/√2)) / 2`. @example `gelu(tensor([0])) // [0]` */
 export function gelu(x: TensorLike): Tensor {
-  const t = T(x, 'gelu', 'x');
-  return mul(mul(t, 0.5), add(erf(mul(t, Math.SQRT1_2)), 1));
+  return composite(() => {
+    const t = T(x, 'gelu', 'x');
+    return mul(mul(t, 0.5), add(erf(mul(t, Math.SQRT1_2)), 1));
+  });
 }
 /** Rounds down (no gradient). @example `floor(tensor([1.5])) // [1]` */
 export function floor(x: TensorLike): Tensor {
@@ -383,10 +407,22 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const ta = T(a, 'where', 'a');
   const tb = T(b, 'where', 'b');
   const shape = broadcastShapes('where', broadcastShapes('where', tc.shape, ta.shape, 'a'), tb.shape, 'b');
-  const data = engine.backend.select(tc.storage.data, tc.shape, ta.storage.data, ta.shape, tb.storage.data, tb.shape, shape);
+  const data = engine.backend.select(
+    tc.storage.data,
+    tc.shape,
+    ta.storage.data,
+    ta.shape,
+    tb.storage.data,
+    tb.shape,
+    shape,
+  );
   const y = emit('where', data, shape, [tc, ta, tb], (g, needs) => {
     const z = zeros([]);
-    return [null, needs[1] ? sumToShape(where(tc, g, z), ta.shape) : null, needs[2] ? sumToShape(where(tc, z, g), tb.shape) : null];
+    return [
+      null,
+      needs[1] ? sumToShape(where(tc, g, z), ta.shape) : null,
+      needs[2] ? sumToShape(where(tc, z, g), tb.shape) : null,
+    ];
   });
   releaseNumber(cond, tc);
   releaseNumber(a, ta);
@@ -417,7 +453,12 @@ interface ReducePlan {
   outShape: number[];
 }
 
-function reduceWith(kernel: (x: BackendData, outer: number, red: number, inner: number) => BackendData, t: Tensor, axes: number[], keepDims: boolean): ReducePlan {
+function reduceWith(
+  kernel: (x: BackendData, outer: number, red: number, inner: number) => BackendData,
+  t: Tensor,
+  axes: number[],
+  keepDims: boolean,
+): ReducePlan {
   const shape = t.shape;
   const keptShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const outShape = keepDims ? keptShape : shape.filter((_, i) => !axes.includes(i));
@@ -434,7 +475,12 @@ function reduceWith(kernel: (x: BackendData, outer: number, red: number, inner: 
     const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
     const perm = [...kept, ...axes];
     const st = stridesOf(shape);
-    data = engine.backend.strided(data, 0, perm.map((p) => st[p]), perm.map((p) => shape[p]));
+    data = engine.backend.strided(
+      data,
+      0,
+      perm.map((p) => st[p]),
+      perm.map((p) => shape[p]),
+    );
     outer = sizeOf(kept.map((k) => shape[k]));
     red = sizeOf(axes.map((a) => shape[a]));
     inner = 1;
@@ -442,7 +488,13 @@ function reduceWith(kernel: (x: BackendData, outer: number, red: number, inner: 
   return { data: kernel(data, outer, red, inner), keptShape, outShape };
 }
 
-function reduceOp(op: ReduceOp, x: TensorLike, axes: Axes | undefined, keepDims: boolean, vjp: (g: Tensor, t: Tensor, y: Tensor, keptShape: number[], ax: number[]) => Tensor): Tensor {
+function reduceOp(
+  op: ReduceOp,
+  x: TensorLike,
+  axes: Axes | undefined,
+  keepDims: boolean,
+  vjp: (g: Tensor, t: Tensor, y: Tensor, keptShape: number[], ax: number[]) => Tensor,
+): Tensor {
   const t = T(x, op, 'x');
   const ax = normalizeAxes(op, axes, t.rank);
   if (ax.length === 0) return view(op, t, t.shape, (g) => [g]);
@@ -474,10 +526,12 @@ export function sum(x: TensorLike, axes?: Axes, keepDims = false): Tensor {
  * ```
  */
 export function mean(x: TensorLike, axes?: Axes, keepDims = false): Tensor {
-  const t = T(x, 'mean', 'x');
-  const ax = normalizeAxes('mean', axes, t.rank);
-  const count = sizeOf(ax.map((a) => t.shape[a]));
-  return div(sum(t, ax, keepDims), count);
+  return composite(() => {
+    const t = T(x, 'mean', 'x');
+    const ax = normalizeAxes('mean', axes, t.rank);
+    const count = sizeOf(ax.map((a) => t.shape[a]));
+    return div(sum(t, ax, keepDims), count);
+  });
 }
 
 function extremumVjp(g: Tensor, t: Tensor, y: Tensor, kept: number[], ax: number[]): Tensor {
@@ -518,12 +572,19 @@ export function min(x: TensorLike, axes?: Axes, keepDims = false): Tensor {
  * ```
  */
 export function logSumExp(x: TensorLike, axes?: Axes, keepDims = false): Tensor {
-  const t = T(x, 'logSumExp', 'x');
-  const ax = normalizeAxes('logSumExp', axes, t.rank);
-  const m = stopGradient(max(t, ax, true));
-  const shift = where(isFinite(m), m, 0);
-  const out = add(log(sum(exp(sub(t, shift)), ax, true)), shift);
-  return keepDims ? out : reshape(out, t.shape.filter((_, i) => !ax.includes(i)));
+  return composite(() => {
+    const t = T(x, 'logSumExp', 'x');
+    const ax = normalizeAxes('logSumExp', axes, t.rank);
+    const m = stopGradient(max(t, ax, true));
+    const shift = where(isFinite(m), m, 0);
+    const out = add(log(sum(exp(sub(t, shift)), ax, true)), shift);
+    return keepDims
+      ? out
+      : reshape(
+          out,
+          t.shape.filter((_, i) => !ax.includes(i)),
+        );
+  });
 }
 
 /**
@@ -536,12 +597,15 @@ export function logSumExp(x: TensorLike, axes?: Axes, keepDims = false): Tensor 
  * ```
  */
 export function variance(x: TensorLike, axes?: Axes, keepDims = false, correction = 0): Tensor {
-  const t = T(x, 'var', 'x');
-  const ax = normalizeAxes('var', axes, t.rank);
-  const n = sizeOf(ax.map((a) => t.shape[a]));
-  if (!(n - correction > 0)) throw new JouleError('var', 'correction', `less than the count ${n}`, String(correction));
-  const d = sub(t, mean(t, ax, true));
-  return div(sum(square(d), ax, keepDims), n - correction);
+  return composite(() => {
+    const t = T(x, 'var', 'x');
+    const ax = normalizeAxes('var', axes, t.rank);
+    const n = sizeOf(ax.map((a) => t.shape[a]));
+    if (!(n - correction > 0))
+      throw new JouleError('var', 'correction', `less than the count ${n}`, String(correction));
+    const d = sub(t, mean(t, ax, true));
+    return div(sum(square(d), ax, keepDims), n - correction);
+  });
 }
 
 /**
@@ -553,7 +617,9 @@ export function variance(x: TensorLike, axes?: Axes, keepDims = false, correctio
  * ```
  */
 export function std(x: TensorLike, axes?: Axes, keepDims = false, correction = 0): Tensor {
-  return sqrt(variance(x, axes, keepDims, correction));
+  return composite(() => {
+    return sqrt(variance(x, axes, keepDims, correction));
+  });
 }
 
 function argOp(op: 'argmax' | 'argmin', x: TensorLike, axis?: number): Tensor {
@@ -567,7 +633,12 @@ function argOp(op: 'argmax' | 'argmin', x: TensorLike, axis?: number): Tensor {
   const outer = sizeOf(t.shape.slice(0, a));
   const inner = sizeOf(t.shape.slice(a + 1));
   const data = engine.backend.argReduce(op, t.storage.data, outer, t.shape[a], inner);
-  return emit(op, data, t.shape.filter((_, i) => i !== a), [t]);
+  return emit(
+    op,
+    data,
+    t.shape.filter((_, i) => i !== a),
+    [t],
+  );
 }
 
 /**
@@ -603,7 +674,9 @@ export function argmin(x: TensorLike, axis?: number): Tensor {
  * ```
  */
 export function softmax(x: TensorLike, axis = -1): Tensor {
-  return exp(logSoftmax(x, axis));
+  return composite(() => {
+    return exp(logSoftmax(x, axis));
+  });
 }
 
 /**
@@ -615,8 +688,10 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
  * ```
  */
 export function logSoftmax(x: TensorLike, axis = -1): Tensor {
-  const t = T(x, 'logSoftmax', 'x');
-  return sub(t, logSumExp(t, normalizeAxis('logSoftmax', axis, t.rank), true));
+  return composite(() => {
+    const t = T(x, 'logSoftmax', 'x');
+    return sub(t, logSumExp(t, normalizeAxis('logSoftmax', axis, t.rank), true));
+  });
 }
 
 /**
@@ -646,12 +721,14 @@ export function cumsum(x: TensorLike, axis = -1, reverse = false): Tensor {
  * ```
  */
 export function norm(x: TensorLike, ord = 2, axes?: Axes, keepDims = false): Tensor {
-  const t = T(x, 'norm', 'x');
-  if (ord === 2) return sqrt(sum(square(t), axes, keepDims));
-  if (ord === 1) return sum(abs(t), axes, keepDims);
-  if (ord === Infinity) return max(abs(t), axes, keepDims);
-  if (!(ord > 0)) throw new JouleError('norm', 'ord', 'a positive number or Infinity', String(ord));
-  return pow(sum(pow(abs(t), ord), axes, keepDims), 1 / ord);
+  return composite(() => {
+    const t = T(x, 'norm', 'x');
+    if (ord === 2) return sqrt(sum(square(t), axes, keepDims));
+    if (ord === 1) return sum(abs(t), axes, keepDims);
+    if (ord === Infinity) return max(abs(t), axes, keepDims);
+    if (!(ord > 0)) throw new JouleError('norm', 'ord', 'a positive number or Infinity', String(ord));
+    return pow(sum(pow(abs(t), ord), axes, keepDims), 1 / ord);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -672,12 +749,22 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
   if (free >= 0) {
     const rest = sizeOf(s.filter((_, i) => i !== free));
     if (rest === 0 || t.size % rest !== 0 || s.indexOf(-1, free + 1) >= 0) {
-      throw new JouleError('reshape', 'shape', `a shape of ${t.size} elements`, `${formatShape(shape)} for ${formatShape(t.shape)}`);
+      throw new JouleError(
+        'reshape',
+        'shape',
+        `a shape of ${t.size} elements`,
+        `${formatShape(shape)} for ${formatShape(t.shape)}`,
+      );
     }
     s[free] = t.size / rest;
   }
   if (s.some((d) => !Number.isInteger(d) || d < 0) || sizeOf(s) !== t.size) {
-    throw new JouleError('reshape', 'shape', `a shape of ${t.size} elements`, `${formatShape(shape)} for ${formatShape(t.shape)}`);
+    throw new JouleError(
+      'reshape',
+      'shape',
+      `a shape of ${t.size} elements`,
+      `${formatShape(shape)} for ${formatShape(t.shape)}`,
+    );
   }
   return view('reshape', t, s, (g) => [reshape(g, t.shape)]);
 }
@@ -693,7 +780,9 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
 export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
   const t = T(x, 'transpose', 'x');
   const r = t.rank;
-  const p = perm ? perm.map((a) => normalizeAxis('transpose', a, r, 'perm')) : Array.from({ length: r }, (_, i) => r - 1 - i);
+  const p = perm
+    ? perm.map((a) => normalizeAxis('transpose', a, r, 'perm'))
+    : Array.from({ length: r }, (_, i) => r - 1 - i);
   if (p.length !== r || new Set(p).size !== r) {
     throw new JouleError('transpose', 'perm', `a permutation of ${r} axes`, `[${perm?.join(', ')}]`);
   }
@@ -704,7 +793,12 @@ export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
   const outShape = p.map((a) => t.shape[a]);
   if (p.every((a, i) => a === i || t.shape[a] === 1)) return reshape(t, outShape);
   const st = stridesOf(t.shape);
-  const data = engine.backend.strided(t.storage.data, 0, p.map((a) => st[a]), outShape);
+  const data = engine.backend.strided(
+    t.storage.data,
+    0,
+    p.map((a) => st[a]),
+    outShape,
+  );
   return emit('transpose', data, outShape, [t], (g) => [transpose(g, inverse)]);
 }
 
@@ -725,7 +819,8 @@ export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
   } catch {
     ok = false;
   }
-  if (!ok) throw new JouleError('broadcastTo', 'shape', `a shape ${formatShape(t.shape)} broadcasts to`, formatShape(shape));
+  if (!ok)
+    throw new JouleError('broadcastTo', 'shape', `a shape ${formatShape(t.shape)} broadcasts to`, formatShape(shape));
   if (sameShape(t.shape, target)) return view('broadcastTo', t, target, (g) => [g]);
   if (sizeOf(target) === t.size) return reshape(t, target);
   const data = engine.backend.strided(t.storage.data, 0, broadcastStrides(t.shape, target), target);
@@ -742,11 +837,15 @@ export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
  */
 export function squeeze(x: TensorLike, axes?: Axes): Tensor {
   const t = T(x, 'squeeze', 'x');
-  const ax = axes === undefined ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axes, t.rank);
+  const ax =
+    axes === undefined ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axes, t.rank);
   for (const a of ax) {
     if (t.shape[a] !== 1) throw new JouleError('squeeze', 'axes', `axes of size 1`, `axis ${a} of size ${t.shape[a]}`);
   }
-  return reshape(t, t.shape.filter((_, i) => !ax.includes(i)));
+  return reshape(
+    t,
+    t.shape.filter((_, i) => !ax.includes(i)),
+  );
 }
 
 /**
@@ -785,7 +884,12 @@ export function slice(x: TensorLike, begin: readonly number[], size?: readonly n
   const s = t.shape.map((d, i) => (size && size[i] !== undefined && size[i] !== -1 ? size[i] : d - b[i]));
   for (let i = 0; i < r; i++) {
     if (!Number.isInteger(b[i]) || !Number.isInteger(s[i]) || b[i] < 0 || s[i] < 0 || b[i] + s[i] > t.shape[i]) {
-      throw new JouleError('slice', 'begin, size', `a block inside ${formatShape(t.shape)}`, `begin [${b.join(', ')}], size [${s.join(', ')}]`);
+      throw new JouleError(
+        'slice',
+        'begin, size',
+        `a block inside ${formatShape(t.shape)}`,
+        `begin [${b.join(', ')}], size [${s.join(', ')}]`,
+      );
     }
   }
   if (sameShape(s, t.shape)) return view('slice', t, s, (g) => [g]);
@@ -794,7 +898,12 @@ export function slice(x: TensorLike, begin: readonly number[], size?: readonly n
   for (let i = 0; i < r; i++) offset += b[i] * st[i];
   const data = engine.backend.strided(t.storage.data, offset, st, s);
   const after = t.shape.map((d, i) => d - b[i] - s[i]);
-  return emit('slice', data, s, [t], (g) => [pad(g, b.map((v, i) => [v, after[i]]))]);
+  return emit('slice', data, s, [t], (g) => [
+    pad(
+      g,
+      b.map((v, i) => [v, after[i]]),
+    ),
+  ]);
 }
 
 /**
@@ -807,7 +916,10 @@ export function slice(x: TensorLike, begin: readonly number[], size?: readonly n
  */
 export function pad(x: TensorLike, paddings: readonly (readonly [number, number])[]): Tensor {
   const t = T(x, 'pad', 'x');
-  if (paddings.length !== t.rank || paddings.some((p) => p.length !== 2 || !p.every((v) => Number.isInteger(v) && v >= 0))) {
+  if (
+    paddings.length !== t.rank ||
+    paddings.some((p) => p.length !== 2 || !p.every((v) => Number.isInteger(v) && v >= 0))
+  ) {
     throw new JouleError('pad', 'paddings', `${t.rank} pairs of non-negative integers`, JSON.stringify(paddings));
   }
   const before = paddings.map((p) => p[0]);
@@ -826,20 +938,30 @@ export function pad(x: TensorLike, paddings: readonly (readonly [number, number]
  * ```
  */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(xs) || xs.length === 0) throw new JouleError('concat', 'xs', 'a non-empty array of tensors', describe(xs));
+  if (!Array.isArray(xs) || xs.length === 0)
+    throw new JouleError('concat', 'xs', 'a non-empty array of tensors', describe(xs));
   const ts = xs.map((x, i) => T(x, 'concat', `xs[${i}]`));
   const r = ts[0].rank;
   const a = normalizeAxis('concat', axis, r);
   for (let i = 1; i < ts.length; i++) {
     const s = ts[i].shape;
     if (s.length !== r || s.some((d, j) => j !== a && d !== ts[0].shape[j])) {
-      throw new JouleError('concat', `xs[${i}]`, `a shape matching ${formatShape(ts[0].shape)} off axis ${a}`, formatShape(s));
+      throw new JouleError(
+        'concat',
+        `xs[${i}]`,
+        `a shape matching ${formatShape(ts[0].shape)} off axis ${a}`,
+        formatShape(s),
+      );
     }
   }
   if (ts.length === 1) return view('concat', ts[0], ts[0].shape, (g) => [g]);
   const outShape = ts[0].shape.slice();
   outShape[a] = ts.reduce((p, t) => p + t.shape[a], 0);
-  const data = engine.backend.concat(ts.map((t) => t.storage.data), ts.map((t) => t.shape), a);
+  const data = engine.backend.concat(
+    ts.map((t) => t.storage.data),
+    ts.map((t) => t.shape),
+    a,
+  );
   return emit('concat', data, outShape, ts, (g, needs) => {
     let at = 0;
     return ts.map((t, i) => {
@@ -860,7 +982,8 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
  * ```
  */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
-  if (!Array.isArray(xs) || xs.length === 0) throw new JouleError('stack', 'xs', 'a non-empty array of tensors', describe(xs));
+  if (!Array.isArray(xs) || xs.length === 0)
+    throw new JouleError('stack', 'xs', 'a non-empty array of tensors', describe(xs));
   const first = T(xs[0], 'stack', 'xs[0]');
   const a = normalizeAxis('stack', axis, first.rank + 1);
   xs.forEach((x, i) => {
@@ -868,7 +991,10 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
       throw new JouleError('stack', `xs[${i}]`, `shape ${formatShape(first.shape)}`, formatShape(x.shape));
     }
   });
-  return concat(xs.map((x) => unsqueeze(x, a)), a);
+  return concat(
+    xs.map((x) => unsqueeze(x, a)),
+    a,
+  );
 }
 
 /**
@@ -1023,11 +1149,14 @@ export function scatterAddAlongAxis(g: TensorLike, indices: Tensor, axis: number
  * ```
  */
 export function oneHot(indices: Tensor | ArrayLike<number>, depth: number): Tensor {
-  if (!Number.isInteger(depth) || depth <= 0) throw new JouleError('oneHot', 'depth', 'a positive integer', String(depth));
-  const idx = indexTensor('oneHot', indices, depth);
-  const range = new Float32Array(depth);
-  for (let i = 0; i < depth; i++) range[i] = i;
-  return eq(unsqueeze(idx, -1), tensor(range));
+  return composite(() => {
+    if (!Number.isInteger(depth) || depth <= 0)
+      throw new JouleError('oneHot', 'depth', 'a positive integer', String(depth));
+    const idx = indexTensor('oneHot', indices, depth);
+    const range = new Float32Array(depth);
+    for (let i = 0; i < depth; i++) range[i] = i;
+    return eq(unsqueeze(idx, -1), tensor(range));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1058,7 +1187,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const transB = !!options.transB;
   const vecA = ta.rank === 1;
   const vecB = tb.rank === 1;
-  if (ta.rank === 0 || tb.rank === 0) throw new JouleError('matmul', ta.rank ? 'b' : 'a', 'at least 1 dimension', 'a scalar');
+  if (ta.rank === 0 || tb.rank === 0)
+    throw new JouleError('matmul', ta.rank ? 'b' : 'a', 'at least 1 dimension', 'a scalar');
   if (vecA) ta = reshape(ta, transA ? [ta.size, 1] : [1, ta.size]);
   if (vecB) tb = reshape(tb, transB ? [1, tb.size] : [tb.size, 1]);
   const ra = ta.rank;
@@ -1068,7 +1198,12 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const kb = transB ? tb.shape[rb - 1] : tb.shape[rb - 2];
   const n = transB ? tb.shape[rb - 2] : tb.shape[rb - 1];
   if (k !== kb) {
-    throw new JouleError('matmul', 'b', `inner dimension ${k} (a is ${formatShape(a.shape)})`, `shape ${formatShape(b.shape)}`);
+    throw new JouleError(
+      'matmul',
+      'b',
+      `inner dimension ${k} (a is ${formatShape(a.shape)})`,
+      `shape ${formatShape(b.shape)}`,
+    );
   }
   const batchA = ta.shape.slice(0, ra - 2);
   const batchB = tb.shape.slice(0, rb - 2);
@@ -1084,10 +1219,16 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const outShape = [...batchShape, m, n];
   const y = emit('matmul', data, outShape, [ea, eb], (g, needs) => [
     needs[0]
-      ? sumToShape(transA ? matmul(eb, g, { transA: transB, transB: true }) : matmul(g, eb, { transB: !transB }), ea.shape)
+      ? sumToShape(
+          transA ? matmul(eb, g, { transA: transB, transB: true }) : matmul(g, eb, { transB: !transB }),
+          ea.shape,
+        )
       : null,
     needs[1]
-      ? sumToShape(transB ? matmul(g, ea, { transA: true, transB: transA }) : matmul(ea, g, { transA: !transA }), eb.shape)
+      ? sumToShape(
+          transB ? matmul(g, ea, { transA: true, transB: transA }) : matmul(ea, g, { transA: !transA }),
+          eb.shape,
+        )
       : null,
   ]);
   if (!vecA && !vecB) return y;
@@ -1106,7 +1247,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
  * ```
  */
 export function outer(a: TensorLike, b: TensorLike): Tensor {
-  return mul(unsqueeze(a, -1), unsqueeze(b, -2));
+  return composite(() => {
+    return mul(unsqueeze(a, -1), unsqueeze(b, -2));
+  });
 }
 
 /**
@@ -1118,7 +1261,9 @@ export function outer(a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function dot(a: TensorLike, b: TensorLike): Tensor {
-  return sum(mul(a, b), -1);
+  return composite(() => {
+    return sum(mul(a, b), -1);
+  });
 }
 
 function squareMatrix(op: string, arg: string, t: Tensor): { batch: number; n: number } {
@@ -1153,7 +1298,8 @@ function eyeOf(n: number): Tensor {
 
 function triangleMask(n: number, m: number, k: number, lower: boolean): Tensor {
   const v = new Float32Array(n * m);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) v[i * m + j] = lower ? (j - i <= k ? 1 : 0) : j - i >= k ? 1 : 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < m; j++) v[i * m + j] = lower ? (j - i <= k ? 1 : 0) : j - i >= k ? 1 : 0;
   return tensor(v, [n, m]);
 }
 
@@ -1166,9 +1312,11 @@ function triangleMask(n: number, m: number, k: number, lower: boolean): Tensor {
  * ```
  */
 export function tril(x: TensorLike, k = 0): Tensor {
-  const t = T(x, 'tril', 'x');
-  if (t.rank < 2) throw new JouleError('tril', 'x', 'at least 2 dimensions', formatShape(t.shape));
-  return mul(t, triangleMask(t.shape[t.rank - 2], t.shape[t.rank - 1], k, true));
+  return composite(() => {
+    const t = T(x, 'tril', 'x');
+    if (t.rank < 2) throw new JouleError('tril', 'x', 'at least 2 dimensions', formatShape(t.shape));
+    return mul(t, triangleMask(t.shape[t.rank - 2], t.shape[t.rank - 1], k, true));
+  });
 }
 
 /**
@@ -1180,9 +1328,11 @@ export function tril(x: TensorLike, k = 0): Tensor {
  * ```
  */
 export function triu(x: TensorLike, k = 0): Tensor {
-  const t = T(x, 'triu', 'x');
-  if (t.rank < 2) throw new JouleError('triu', 'x', 'at least 2 dimensions', formatShape(t.shape));
-  return mul(t, triangleMask(t.shape[t.rank - 2], t.shape[t.rank - 1], k, false));
+  return composite(() => {
+    const t = T(x, 'triu', 'x');
+    if (t.rank < 2) throw new JouleError('triu', 'x', 'at least 2 dimensions', formatShape(t.shape));
+    return mul(t, triangleMask(t.shape[t.rank - 2], t.shape[t.rank - 1], k, false));
+  });
 }
 
 /**
@@ -1211,7 +1361,12 @@ export function cholesky(a: TensorLike): Tensor {
     const v = y.dataSync();
     for (let p = 0; p < batch; p++) {
       if (Number.isNaN(v[p * n * n])) {
-        throw new JouleError('cholesky', 'a', 'symmetric positive-definite matrices', `matrix ${p} is not positive definite`);
+        throw new JouleError(
+          'cholesky',
+          'a',
+          'symmetric positive-definite matrices',
+          `matrix ${p} is not positive definite`,
+        );
       }
     }
   }
@@ -1253,13 +1408,27 @@ export function triangularSolve(l: Tensor, b: Tensor, options: TriangularSolveOp
     throw new JouleError('triangularSolve', 'b', `a shape [..., ${n}, m]`, formatShape(tb.shape));
   }
   const m = tb.shape[tb.rank - 1];
-  const batchShape = broadcastShapes('triangularSolve', tl.shape.slice(0, tl.rank - 2), tb.shape.slice(0, tb.rank - 2), 'b');
+  const batchShape = broadcastShapes(
+    'triangularSolve',
+    tl.shape.slice(0, tl.rank - 2),
+    tb.shape.slice(0, tb.rank - 2),
+    'b',
+  );
   const batch = sizeOf(batchShape);
   if (!sameShape(tb.shape.slice(0, tb.rank - 2), batchShape)) tb = broadcastTo(tb, [...batchShape, n, m]);
   let el = tl;
   const lBatch = sizeOf(tl.shape.slice(0, tl.rank - 2));
   if (lBatch !== 1 && lBatch !== batch) el = broadcastTo(tl, [...batchShape, n, n]);
-  const data = engine.backend.triangularSolve(el.storage.data, tb.storage.data, batch, lBatch === 1 ? 1 : batch, n, m, lower, trans);
+  const data = engine.backend.triangularSolve(
+    el.storage.data,
+    tb.storage.data,
+    batch,
+    lBatch === 1 ? 1 : batch,
+    n,
+    m,
+    lower,
+    trans,
+  );
   const outShape = [...batchShape, n, m];
   return emit('triangularSolve', data, outShape, [el, tb], (g, needs, X) => {
     const gb = triangularSolve(el, g, { lower, transpose: !trans });
@@ -1281,5 +1450,7 @@ export function triangularSolve(l: Tensor, b: Tensor, options: TriangularSolveOp
  * ```
  */
 export function logdetFromCholesky(l: TensorLike): Tensor {
-  return mul(sum(log(diagonal(l)), -1), 2);
+  return composite(() => {
+    return mul(sum(log(diagonal(l)), -1), 2);
+  });
 }
