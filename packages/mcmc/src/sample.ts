@@ -126,7 +126,12 @@ export async function sample<
   const [n, d] = state.x.shape;
   const withCache = state as unknown as { energy?: unknown; grad?: unknown };
   if (withCache.energy instanceof Tensor && withCache.grad instanceof Tensor) {
-    assertFiniteState(op, await withCache.energy.data(), await withCache.grad.data(), d);
+    try {
+      assertFiniteState(op, await withCache.energy.data(), await withCache.grad.data(), d);
+    } catch (e) {
+      if (!userState) disposeState(state);
+      throw e;
+    }
   }
 
   const kept = Math.floor(options.steps / thin);

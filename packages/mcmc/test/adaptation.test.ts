@@ -54,7 +54,7 @@ describe('warmup', () => {
     const { meanAcceptanceProb } = await sample(tuned.kernel, scaled, tuned.state, { steps: 100, rng });
     const mean = meanAcceptanceProb.reduce((a, b) => a + b, 0) / meanAcceptanceProb.length;
     expect(Math.abs(mean - 0.8)).toBeLessThan(0.08);
-  }, 60_000);
+  });
 
   it('adapts only the step size when adaptMass is false', async () => {
     const rng = new Rng(5);

@@ -28,6 +28,14 @@ export type TensorTree =
  */
 export type TreeLike = TensorTree | object;
 
+/** A tree's tensors in order, and how to rebuild the tree around others (see {@link flattenTree}). */
+export interface FlatTree<T> {
+  /** The tensors, depth first, object keys in insertion order. */
+  leaves: Tensor[];
+  /** The same tree with `leaves` in place of its tensors. */
+  rebuild: (leaves: readonly Tensor[]) => T;
+}
+
 /**
  * The tensors of a tree in a fixed order (depth first, object keys in insertion order), with a
  * function that builds the same tree around other tensors.
@@ -38,9 +46,7 @@ export type TreeLike = TensorTree | object;
  * rebuild(leaves.map((t) => t.mul(2)));   // { w: [2], b: [[4]] }
  * ```
  */
-export function flattenTree<T extends TreeLike>(
-  tree: T,
-): { leaves: Tensor[]; rebuild: (leaves: readonly Tensor[]) => T } {
+export function flattenTree<T extends TreeLike>(tree: T): FlatTree<T> {
   const leaves: Tensor[] = [];
   const collect = (node: TensorTree): void => {
     if (node instanceof Tensor) leaves.push(node);
@@ -83,7 +89,8 @@ function isThenable(v: unknown): boolean {
  * const y = tidy(() => x.mul(2).add(1).exp());   // the intermediates are released
  * ```
  */
-export function tidy<R extends TreeLike>(fn: () => R): R {
+// biome-ignore lint/suspicious/noConfusingVoidType: `fn` may return nothing (a step run only for its effects)
+export function tidy<R extends TreeLike | void>(fn: () => R): R {
   const frame: Tensor[] = [];
   engine.tidyFrames.push(frame);
   let result: R;
@@ -101,7 +108,7 @@ export function tidy<R extends TreeLike>(fn: () => R): R {
   }
   engine.tidyFrames.pop();
   if (isThenable(result)) throw new JouleError('tidy', 'fn', 'a synchronous function', 'one that returned a Promise');
-  const kept = new Set(flattenTree(result).leaves);
+  const kept = new Set(flattenTree((result ?? null) as TreeLike).leaves);
   const parent = engine.tidyFrames[engine.tidyFrames.length - 1];
   for (const t of frame) {
     if (kept.has(t) || keptForever.has(t)) parent?.push(t);

@@ -1,5 +1,6 @@
 export {
   dispose,
+  type FlatTree,
   flattenTree,
   grad,
   keep,
