@@ -136,7 +136,7 @@ function positive(op: string, arg: string, v: number | undefined, fallback: numb
  * `dataSync`), so the backend must read synchronously; gradients flow through the accepted steps
  * (the step sizes are treated as constants).
  *
- * @throws {@link JouleError} when `maxSteps` steps do not reach `t1`, or the step size underflows
+ * @throws `JouleError` when `maxSteps` steps do not reach `t1`, or the step size underflows
  * @example
  * ```ts
  * const { x, steps } = solveDopri5((x) => x.neg(), tensor([1]), { t1: 2, rtol: 1e-6 });
