@@ -2,7 +2,7 @@ import type { Distribution } from '@joule/core';
 import { Module, type ParamTree } from '@joule/nn';
 import { integrateWithLogDet, type LogDetOptions, odeLogProb } from '@joule/ode';
 import { concat, full, JouleError, type Rng, randn, type Tensor, zeros } from '@joule/tensor';
-import { FlowDistribution } from './flow.js';
+import { FlowDistribution, type PushResult } from './flow.js';
 
 /**
  * A time-dependent vector field as a module: `(x [n, d], t [n, 1], context? [n, c]) → [n, d]`.
@@ -152,7 +152,7 @@ export class ContinuousFlow extends FlowDistribution {
     return odeLogProb(this.fieldFn(p.field as ParamTree | undefined, context), x, this.base, this.solver);
   }
 
-  push(z: Tensor, context?: Tensor): { x: Tensor; logDet: Tensor } {
+  push(z: Tensor, context?: Tensor): PushResult {
     this.checkPoints('push', z);
     const p = this.resolve(this.parameters({ includeFrozen: true }));
     const { x, logDet } = integrateWithLogDet(this.fieldFn(p.field as ParamTree | undefined, context), z, this.solver);

@@ -5,6 +5,36 @@ import { JouleError, type Rng, Tensor, tidy } from '@joule/tensor';
 import { Bijector } from './bijector.js';
 
 /**
+ * Base points pushed to the data, as {@link FlowDistribution.push} returns them.
+ *
+ * @example
+ * ```ts
+ * const { x, logDet }: PushResult = flow.push(z);
+ * ```
+ */
+export interface PushResult {
+  /** The data points, `[n, d]`. */
+  x: Tensor;
+  /** `log|det ∂x/∂z|` at each point, `[n]`. */
+  logDet: Tensor;
+}
+
+/**
+ * Samples with their log-density, as {@link FlowDistribution.sampleAndLogProb} returns them.
+ *
+ * @example
+ * ```ts
+ * const { x, logProb }: FlowSamples = flow.sampleAndLogProb(64, rng);
+ * ```
+ */
+export interface FlowSamples {
+  /** The points: `[k, d]`, or `[k, n, d]` for a conditional flow given `n` contexts. */
+  x: Tensor;
+  /** Their log-density: `[k]`, or `[k, n]`. */
+  logProb: Tensor;
+}
+
+/**
  * What every flow shares: a base distribution on `R^dim`, an optional context, and the
  * `Distribution` / `SampleWithLogProb` / `given(context)` API built on two methods a concrete
  * flow implements — the log-density with given parameters ({@link FlowDistribution.compute}) and
@@ -51,7 +81,7 @@ export abstract class FlowDistribution
    * const { x, logDet } = flow.push(z);
    * ```
    */
-  abstract push(z: Tensor, context?: Tensor): { x: Tensor; logDet: Tensor };
+  abstract push(z: Tensor, context?: Tensor): PushResult;
 
   /** Checks `[n, dim]` points. */
   protected checkPoints(op: string, x: unknown): asserts x is Tensor {
@@ -108,7 +138,7 @@ export abstract class FlowDistribution
    * const { x, logProb } = flow.sampleAndLogProb(64, rng);
    * ```
    */
-  sampleAndLogProb(k: number, rng: Rng): { x: Tensor; logProb: Tensor } {
+  sampleAndLogProb(k: number, rng: Rng): FlowSamples {
     this.needsNoContext('sampleAndLogProb');
     if (!Number.isInteger(k) || k <= 0)
       throw new JouleError(`${this.name}.sampleAndLogProb`, 'k', 'a positive integer', String(k));
@@ -152,7 +182,7 @@ export abstract class FlowDistribution
         .reshape([1, n, this.contextDim])
         .broadcastTo([k, n, this.contextDim])
         .reshape([k * n, this.contextDim]);
-    const sampleAndLogProb = (k: number, rng: Rng) => {
+    const sampleAndLogProb = (k: number, rng: Rng): FlowSamples => {
       if (!Number.isInteger(k) || k <= 0)
         throw new JouleError(`${this.name}.given.sampleAndLogProb`, 'k', 'a positive integer', String(k));
       return tidy(() => {
@@ -235,7 +265,7 @@ export class Flow extends FlowDistribution {
     return this.base.logProb(z).add(logDet as Tensor);
   }
 
-  push(z: Tensor, context?: Tensor): { x: Tensor; logDet: Tensor } {
+  push(z: Tensor, context?: Tensor): PushResult {
     this.checkPoints('push', z);
     const p = this.resolve(this.parameters({ includeFrozen: true }));
     let x = z;

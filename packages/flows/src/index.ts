@@ -16,7 +16,14 @@ export {
 } from './continuous.js';
 export { AffineCoupling, type AffineCouplingOptions } from './coupling.js';
 export { ActNorm, ElementwiseAffine } from './elementwise.js';
-export { Flow, FlowDistribution, type FlowOptions } from './flow.js';
-export { Inverse, MaskedAutoregressive, type MaskedAutoregressiveOptions } from './made.js';
+export { Flow, FlowDistribution, type FlowOptions, type FlowSamples, type PushResult } from './flow.js';
+export { LULinear, Sigmoid } from './linear.js';
+export { Inverse, Made, type MadeOptions, MaskedAutoregressive, type MaskedAutoregressiveOptions } from './made.js';
 export { Permutation } from './permutation.js';
-export { type FitFlowOptions, fitFlow } from './train.js';
+export {
+  RationalQuadraticAutoregressive,
+  type RationalQuadraticAutoregressiveOptions,
+  RationalQuadraticCoupling,
+  type RationalQuadraticCouplingOptions,
+} from './spline.js';
+export { type FitFlowOptions, type FitFlowResult, fitFlow } from './train.js';

@@ -19,6 +19,19 @@ export interface FitFlowOptions {
 }
 
 /**
+ * What {@link fitFlow} returns.
+ *
+ * @example
+ * ```ts
+ * const { losses }: FitFlowResult = fitFlow(flow, data, { rng });
+ * ```
+ */
+export interface FitFlowResult {
+  /** The minibatch negative log-likelihood of every step. */
+  losses: number[];
+}
+
+/**
  * Maximum-likelihood training: Adam on the mean negative log-likelihood of random minibatches of
  * `data` (`[N, d]`, with `context` `[N, c]` for a conditional flow). Updates `flow` in place and
  * returns the loss of every step.
@@ -29,7 +42,7 @@ export interface FitFlowOptions {
  * const { losses } = fitFlow(flow, data, { rng: new Rng(0), steps: 1000, lr: 1e-3 });
  * ```
  */
-export function fitFlow(flow: FlowDistribution, data: Tensor, options: FitFlowOptions): { losses: number[] } {
+export function fitFlow(flow: FlowDistribution, data: Tensor, options: FitFlowOptions): FitFlowResult {
   const op = 'fitFlow';
   if (!(data instanceof Tensor) || data.rank !== 2 || data.shape[1] !== flow.dim) {
     throw new JouleError(

@@ -1,6 +1,14 @@
 import { noGrad, Rng, randn, type Tensor, tensor } from '@joule/tensor';
 import { describe, expect, it } from 'vitest';
-import { ActNorm, AffineCoupling, Flow, fitFlow, MaskedAutoregressive, Permutation } from '../src/index.js';
+import {
+  ActNorm,
+  AffineCoupling,
+  Flow,
+  fitFlow,
+  MaskedAutoregressive,
+  Permutation,
+  RationalQuadraticCoupling,
+} from '../src/index.js';
 import { perturb } from './helpers.js';
 
 /** Fraction of 20 000 samples outside [−lo, lo]². */
@@ -74,6 +82,18 @@ describe('Flow', () => {
       perturb(new MaskedAutoregressive(2, { rng, width: 16 }), rng),
       Permutation.reverse(2),
       perturb(new MaskedAutoregressive(2, { rng, width: 16 }), rng),
+    ]);
+    expectUnitMass(
+      (x) => flow.logProb(x),
+      (n) => flow.sample(n, new Rng(9)),
+    );
+  });
+
+  it('neural spline flow density integrates to 1 on a 2-D grid', () => {
+    const rng = new Rng(8);
+    const flow = new Flow([
+      perturb(new RationalQuadraticCoupling(2, { rng, width: 16, bound: 3 }), rng),
+      perturb(new RationalQuadraticCoupling(2, { rng, width: 16, bound: 3, keep: 'last' }), rng),
     ]);
     expectUnitMass(
       (x) => flow.logProb(x),

@@ -13,8 +13,8 @@ export function perturb<M extends Module<never, unknown>>(m: M, rng: Rng, scale 
   return m;
 }
 
-/** log|det| of the central-difference Jacobian of `f` at one point `x` (2-D or 3-D via LU in float64). */
-export function fdLogAbsDet(f: (x: Tensor) => Tensor, x: number[], h = 1e-2): number {
+/** The central-difference Jacobian of `f` at one point `x` (a `[1, d]` batch), in float64. */
+export function fdJacobian(f: (x: Tensor) => Tensor, x: number[], h = 1e-2): number[][] {
   const d = x.length;
   const J: number[][] = Array.from({ length: d }, () => new Array(d).fill(0));
   for (let j = 0; j < d; j++) {
@@ -26,6 +26,18 @@ export function fdLogAbsDet(f: (x: Tensor) => Tensor, x: number[], h = 1e-2): nu
     const b = f(tensor([dn])).dataSync();
     for (let i = 0; i < d; i++) J[i][j] = (a[i] - b[i]) / (2 * h);
   }
+  return J;
+}
+
+/** The ∞-norm (largest absolute row sum) of the finite-difference Jacobian of `f` at `x`. */
+export function fdInfNorm(f: (x: Tensor) => Tensor, x: number[]): number {
+  return Math.max(...fdJacobian(f, x).map((row) => row.reduce((s, v) => s + Math.abs(v), 0)));
+}
+
+/** log|det| of the central-difference Jacobian of `f` at one point `x` (2-D or 3-D via LU in float64). */
+export function fdLogAbsDet(f: (x: Tensor) => Tensor, x: number[], h = 1e-2): number {
+  const d = x.length;
+  const J = fdJacobian(f, x, h);
   // Gaussian elimination with partial pivoting.
   let logDet = 0;
   for (let c = 0; c < d; c++) {
