@@ -119,7 +119,7 @@ export class Rng {
     this.splits++;
     const child = new Rng(0);
     child.k0 = this.block[0];
-    child.k1 = this.block[1] ^ this.block[2];
+    child.k1 = (this.block[1] ^ this.block[2]) >>> 0;
     return child;
   }
 

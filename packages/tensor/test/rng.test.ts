@@ -28,6 +28,15 @@ describe('Rng', () => {
     expect(Array.from(new Rng(2 ** 40).uint32(4))).not.toEqual(Array.from(new Rng(0).uint32(4)));
   });
 
+  it('a split child state() round-trips through fromState (unsigned 32-bit words)', () => {
+    const parent = new Rng(7);
+    for (let i = 0; i < 16; i++) {
+      const child = parent.split();
+      const restored = Rng.fromState(child.state());
+      expect(Array.from(restored.uint32(8))).toEqual(Array.from(child.uint32(8)));
+    }
+  });
+
   it('split(): children are distinct streams, the parent advances, streams are uncorrelated', () => {
     const parent = new Rng(7);
     const ref = new Rng(7);
