@@ -1,0 +1,28 @@
+/**
+ * Stochastic interpolants for joule: `x_t = α(t) x0 + β(t) x1 + γ(t) z` with linear,
+ * trigonometric and variance-preserving schedules and a choice of `γ`, the R-NCE paper's time
+ * law, velocity / denoiser / score losses (optionally conditional), and the probability-flow ODE
+ * as a (conditional) distribution with `sample`, `logProb` and `sampleAndLogProb`.
+ *
+ * @packageDocumentation
+ */
+export { ConditionalInterpolantFlow, type FlowOptions, InterpolantFlow } from './flow.js';
+export {
+  type Coefficients,
+  type InterpolantOptions,
+  type InterpolantPoint,
+  StochasticInterpolant,
+  sampleTimes,
+} from './interpolant.js';
+export { denoiserLoss, type InterpolantLossOptions, scoreLoss, type TimeField, velocityLoss } from './losses.js';
+export {
+  type Gamma,
+  linearSchedule,
+  quadraticGamma,
+  type Schedule,
+  sqrtGamma,
+  trigonometricSchedule,
+  vpSchedule,
+  zeroGamma,
+} from './schedules.js';
+export { type SdeSampleOptions, sampleSde } from './sde.js';
