@@ -36,7 +36,7 @@ export interface FitFlowResult {
  * `data` (`[N, d]`, with `context` `[N, c]` for a conditional flow). Updates `flow` in place and
  * returns the loss of every step.
  *
- * @throws {@link JouleError} when the loss becomes non-finite (naming the step)
+ * @throws `JouleError` when the loss becomes non-finite (naming the step)
  * @example
  * ```ts
  * const { losses } = fitFlow(flow, data, { rng: new Rng(0), steps: 1000, lr: 1e-3 });
