@@ -312,7 +312,14 @@ export class DDPMTrainer<P extends ParamTree> {
    * const saved = ddpm.state();
    * ```
    */
-  state(): { params: P; optimizer: OptimizerState; dim: number } {
+  state(): {
+    /** The sampler network's parameters. */
+    params: P;
+    /** The optimizer's state. */
+    optimizer: OptimizerState;
+    /** The data dimension. */
+    dim: number;
+  } {
     return { params: this.phi, optimizer: this.optimizer.state(), dim: this.dim };
   }
 

@@ -116,7 +116,14 @@ export type GCDState<PE extends ParamTree, PV extends ParamTree, PP extends Para
   /** φ. */
   policyParams: PP;
   /** Optimizer states (energy is null when frozen). */
-  optimizers: { energy: OptimizerState | null; value: OptimizerState; policy: OptimizerState };
+  optimizers: {
+    /** The energy's optimizer state (`null` when the energy is fixed). */
+    energy: OptimizerState | null;
+    /** The value network's optimizer state. */
+    value: OptimizerState;
+    /** The sampler policy's optimizer state. */
+    policy: OptimizerState;
+  };
   /** The entropy-baseline EMA (null before the first sampler update). */
   entropyEma: number | null;
   /** Trajectories buffered since the last sampler update, each `T + 1` row-major arrays. */
@@ -244,7 +251,14 @@ export class GCD<PE extends ParamTree, PV extends ParamTree, PP extends ParamTre
    * const { policy } = gcd.params;
    * ```
    */
-  get params(): { energy: PE; value: PV; policy: PP } {
+  get params(): {
+    /** The energy's parameters. */
+    energy: PE;
+    /** The value network's parameters. */
+    value: PV;
+    /** The sampler policy's parameters. */
+    policy: PP;
+  } {
     return { energy: this.theta, value: this.psi, policy: this.phi };
   }
 
