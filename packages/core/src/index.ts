@@ -6,6 +6,7 @@
  */
 export { JouleError } from '@joule/tensor';
 export type {
+  ConditionalBatch,
   ConditionalDistribution,
   Distribution,
   EnergyFn,

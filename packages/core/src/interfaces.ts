@@ -83,10 +83,13 @@ export interface ConditionalDistribution {
 }
 
 /**
- * A distribution with batch shape `[n]` that draws `k` samples per batch element together with
- * their exact log-density, in one pass (a flow's forward pass gives both at once).
+ * A distribution that draws `k` samples together with their exact log-density, in one pass (a
+ * flow's forward pass gives both at once).
  *
- * `sampleAndLogProb(k)` returns `x` of shape `[k, n, d]` and `logProb` of shape `[k, n]`.
+ * Shapes: an unconditional distribution returns `x` of shape `[k, d]` and `logProb` of shape `[k]`
+ * (as `sample(k)` and `logProb` do); a batch of `n` distributions — what a conditional
+ * distribution's `given(context)` returns for a `[n, c]` context — returns `[k, n, d]` and `[k, n]`,
+ * `k` draws per context row.
  *
  * @example
  * ```ts
@@ -111,9 +114,9 @@ export interface SampleWithLogProb {
     k: number,
     rng: Rng,
   ): {
-    /** The samples, shape `[k, n, d]`. */
+    /** The samples, shape `[k, d]` (unconditional) or `[k, n, d]` (a batch of `n`). */
     x: Tensor;
-    /** Their log-density, shape `[k, n]`. */
+    /** Their log-density, shape `[k]` or `[k, n]`. */
     logProb: Tensor;
   };
 }
@@ -183,6 +186,25 @@ export interface Kernel<S, I = Record<string, number>> {
  * ```
  */
 export type Resampler = (logWeights: Tensor, rng: Rng) => Int32Array;
+
+/**
+ * A conditional mini-batch: points and their row-aligned contexts. Conditional estimators take
+ * it as their batch type (`Estimator<ConditionalBatch>`), and `@joule/train` builds it when the
+ * data has a context.
+ *
+ * @example
+ * ```ts
+ * import type { ConditionalBatch } from '@joule/core';
+ *
+ * const batch: ConditionalBatch = { x: actions, context: observations }; // [n, d], [n, c]
+ * ```
+ */
+export interface ConditionalBatch {
+  /** The points, `[n, d]`. */
+  x: Tensor;
+  /** The context of each point, `[n, c]`. */
+  context: Tensor;
+}
 
 /**
  * A training method: one `step` is one training iteration on a batch. An estimator receives its

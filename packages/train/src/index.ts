@@ -8,7 +8,6 @@ export { decodeState, type EncodeStateOptions, encodeState } from './state.js';
 export { type CheckpointStorage, type MemoryStorage, memoryStorage } from './storage.js';
 export {
   type CheckpointRngStates,
-  type ConditionalBatch,
   type DataWithContext,
   type EvalLog,
   type Evaluate,

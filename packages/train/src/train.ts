@@ -1,23 +1,8 @@
-import type { Distribution, Estimator, Metric } from '@joule/core';
+import type { ConditionalBatch, Distribution, Estimator, Metric } from '@joule/core';
 import { JouleError } from '@joule/core';
 import { Rng, type RngState, Tensor, tensor } from '@joule/tensor';
 import { decodeState, encodeState } from './state.js';
 import type { CheckpointStorage } from './storage.js';
-
-/**
- * A conditional mini-batch: the points and their context rows, as given to a conditional estimator.
- *
- * @example
- * ```ts
- * const batch: ConditionalBatch = { x, context }; // [b, d], [b, c]
- * ```
- */
-export interface ConditionalBatch {
-  /** The points, `[b, d]`. */
-  x: Tensor;
-  /** The matching context rows, `[b, c]`. */
-  context: Tensor;
-}
 
 /**
  * The training data: a `[N, d]` tensor, or points with a row-aligned `[N, c]` context.
