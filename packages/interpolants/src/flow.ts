@@ -41,7 +41,7 @@ function checkOptions(op: string, o: FlowOptions): Required<Pick<FlowOptions, 's
  * @example
  * ```ts
  * const q = new InterpolantFlow((x, t) => net.apply(p, concat([x, t], 1)), 2, { steps: 64 });
- * const { x, logProb } = q.sampleAndLogProb(16, rng);   // [16, 1, 2], [16, 1]
+ * const { x, logProb } = q.sampleAndLogProb(16, rng);   // [16, 2], [16]
  * const lp = q.logProb(points);                         // [n]
  * ```
  */
@@ -138,8 +138,9 @@ export class InterpolantFlow implements Distribution, SampleWithLogProb {
   }
 
   /**
-   * Draws `k` points per batch element with their log-density in one forward pass: `x` is
-   * `[k, n, d]` and `logProb` `[k, n]` (`n = 1` when unconditional).
+   * Draws `k` points per batch element with their log-density in one forward pass (core's
+   * `SampleWithLogProb` contract): unconditional, `x` is `[k, d]` and `logProb` `[k]`; given a
+   * context `[n, c]`, `x` is `[k, n, d]` and `logProb` `[k, n]`.
    *
    * @example
    * ```ts
@@ -150,9 +151,9 @@ export class InterpolantFlow implements Distribution, SampleWithLogProb {
     k: number,
     rng: Rng,
   ): {
-    /** The samples, `[k, n, d]`. */
+    /** The samples, `[k, d]` (unconditional) or `[k, n, d]`. */
     x: Tensor;
-    /** Their log-density, `[k, n]`. */
+    /** Their log-density, `[k]` (unconditional) or `[k, n]`. */
     logProb: Tensor;
   } {
     const op = 'InterpolantFlow.sampleAndLogProb';
@@ -168,10 +169,9 @@ export class InterpolantFlow implements Distribution, SampleWithLogProb {
         every: this.options.every,
         divergence: this.options.divergence,
       });
-      return {
-        x: x.reshape([k, n, this.dim]),
-        logProb: this.base.logProb(x0).sub(logDet).reshape([k, n]),
-      };
+      const logProb = this.base.logProb(x0).sub(logDet);
+      if (this.batchSize === undefined) return { x, logProb };
+      return { x: x.reshape([k, n, this.dim]), logProb: logProb.reshape([k, n]) };
     });
   }
 }

@@ -6,6 +6,13 @@
  *
  * @packageDocumentation
  */
+export {
+  type TimeFeaturesOptions,
+  timeFeatures,
+  timeFeatureWidth,
+  VelocityNet,
+  type VelocityNetOptions,
+} from './features.js';
 export { ConditionalInterpolantFlow, type FlowOptions, InterpolantFlow } from './flow.js';
 export {
   type Coefficients,
@@ -25,4 +32,12 @@ export {
   vpSchedule,
   zeroGamma,
 } from './schedules.js';
+export {
+  type DriftOptions,
+  driftFromScore,
+  type ScoreDrift,
+  scoreFromEnergy,
+  type TimeEnergy,
+  velocityFromScore,
+} from './score.js';
 export { type SdeSampleOptions, sampleSde } from './sde.js';

@@ -114,6 +114,24 @@ describe('sampleTimes', () => {
     }
   });
 
+  it('passes a Kolmogorov–Smirnov test against the exact CDF s^power', () => {
+    const n = 20000;
+    for (const power of [0.5, 1, 2.5, 4]) {
+      const t = Array.from(sampleTimes(n, new Rng(40 + power * 2), power).dataSync()).sort((a, b) => a - b);
+      let d = 0;
+      t.forEach((v, i) => {
+        const F = v ** power;
+        d = Math.max(d, (i + 1) / n - F, F - i / n);
+      });
+      // Kolmogorov's asymptotic critical value at level 0.001: 1.949 / √n (≈ 0.0138 at n = 20000).
+      expect(d).toBeLessThan(1.949 / Math.sqrt(n));
+    }
+    // And the test has power: the uniform law is rejected as the law of power 2.5.
+    const u = Array.from(sampleTimes(n, new Rng(50), 1).dataSync()).sort((a, b) => a - b);
+    const dWrong = Math.max(...u.map((v, i) => Math.max((i + 1) / n - v ** 2.5, v ** 2.5 - i / n)));
+    expect(dWrong).toBeGreaterThan(1.949 / Math.sqrt(n));
+  });
+
   it('rejects a bad power', () => {
     expect(() => sampleTimes(4, new Rng(0), 0)).toThrow(/power/);
   });
