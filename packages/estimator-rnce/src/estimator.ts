@@ -1,15 +1,17 @@
-import { type EnergyFn, type Estimator, JouleError } from '@joule/core';
+import { type ConditionalBatch, type EnergyFn, type Estimator, JouleError } from '@joule/core';
 import { Adam, type OptimizerState, type ParamTree } from '@joule/nn';
-import { type Rng, Tensor, valueAndGrad } from '@joule/tensor';
+import { concat, type Rng, Tensor, valueAndGrad } from '@joule/tensor';
 import {
   checkBox,
   drawNegatives,
   type NegativeSampler,
   type Negatives,
   rnceLoss,
+  uniformBox,
   uniformBoxNegatives,
 } from './loss.js';
-import { type LangevinRefineOptions, sampleWithLangevin } from './sample.js';
+import { type LangevinRefineOptions, rankCandidates, sampleWithLangevin } from './sample.js';
+import { type AdversarialTraining, checkSchedule, type JointTraining } from './sampler.js';
 
 /**
  * A trainable energy: a parameter tree and a pure function of it (an `@joule/nn` `Module` such as
@@ -33,34 +35,19 @@ export interface EnergyModel {
 }
 
 /**
- * A training batch: data points `[n, d]`, or `{ x: context [n, c], y: events [n, d] }` for a
- * conditional energy `E(y | x)` (the paper's x is the context, y the event).
+ * A training batch: points `[n, d]` for an unconditional energy, or core's
+ * `ConditionalBatch`, `{ x: points [n, d], context: [n, c] }`, for a conditional energy
+ * `E(x | context)` (what `@joule/train` builds; the paper's event y is joule's `x`, the paper's
+ * context x is joule's `context`).
  *
  * @example
  * ```ts
  * import type { RnceBatch } from '@joule/estimator-rnce';
  *
- * const batch: RnceBatch = { x: contexts, y: actions };
+ * const batch: RnceBatch = { x: actions, context: observations }; // [n, d], [n, c]
  * ```
  */
 export type RnceBatch = Tensor | ConditionalBatch;
-
-/**
- * A conditional batch: contexts and events.
- *
- * @example
- * ```ts
- * import type { ConditionalBatch } from '@joule/estimator-rnce';
- *
- * const batch: ConditionalBatch = { x: contexts, y: actions }; // [n, c], [n, d]
- * ```
- */
-export interface ConditionalBatch {
-  /** The contexts, `[n, c]`. */
-  x: Tensor;
-  /** The events, `[n, d]`. */
-  y: Tensor;
-}
 
 /**
  * The box `[low, high]` of IBC's uniform negatives.
@@ -92,8 +79,9 @@ export interface Box {
  */
 export interface RnceOptions {
   /**
-   * The negative sampler `q` (pretrained or fixed; it is not trained here), or `{ low, high }` for
-   * IBC's uniform negatives on a box (eq. 4.3), where `log q` is dropped from the logits (see `ibc`).
+   * The negative sampler `q` (pretrained or fixed, or, with `joint` / `adversarial`, a view that
+   * reads the parameters those options train), or `{ low, high }` for IBC's uniform negatives on a
+   * box (eq. 4.3), where `log q` is dropped from the logits (see `ibc`).
    */
   negatives: NegativeSampler | Box;
   /**
@@ -105,8 +93,12 @@ export interface RnceOptions {
   k?: number;
   /** Adam learning rate on the energy's parameters (default 1e-3). */
   lr?: number;
-  /** Algorithm 2's Langevin refinement used by `sample` (default 20 ULA steps of size 1e-3). */
+  /** Algorithm 2's refinement used by `sample` (default 20 ULA steps of size 1e-3; any `kernel`). */
   sampling?: LangevinRefineOptions;
+  /** Algorithm 1: train the sampler jointly by its own objective (maximum likelihood, Remark 3.1). */
+  joint?: JointTraining;
+  /** Section 4.3.2: train the sampler adversarially, ascending the R-NCE loss. */
+  adversarial?: AdversarialTraining;
 }
 
 function isBox(s: RnceOptions['negatives']): s is Box {
@@ -117,24 +109,41 @@ function flatEnergy(e: Tensor): Tensor {
   return e.rank === 2 && e.shape[1] === 1 ? e.reshape([e.shape[0] as number]) : e;
 }
 
-function splitBatch(batch: RnceBatch): { y: Tensor; context?: Tensor } {
+/** The points and the optional context of a batch. */
+export function splitBatch(op: string, batch: RnceBatch): { y: Tensor; context?: Tensor } {
   if (batch instanceof Tensor) return { y: batch };
-  if (batch && typeof batch === 'object' && batch.y instanceof Tensor && batch.x instanceof Tensor) {
-    return { y: batch.y, context: batch.x };
+  if (batch && typeof batch === 'object' && batch.x instanceof Tensor && batch.context instanceof Tensor) {
+    return { y: batch.x, context: batch.context };
   }
-  throw new JouleError('RnceEstimator.step', 'batch', 'a Tensor [n, d] or { x: [n, c], y: [n, d] }', String(batch));
+  throw new JouleError(op, 'batch', 'a Tensor [n, d] or { x: [n, d], context: [n, c] }', String(batch));
+}
+
+/** What the sampler phase trains: the objective's or the adversary's parameters. */
+interface SamplerPhase {
+  kind: 'joint' | 'adversarial';
+  samplerSteps: number;
+  rnceSteps: number;
+  opt: Adam;
 }
 
 /**
- * Ranking noise-contrastive estimation (Singh, Tu & Sindhwani 2023) with a pretrained or fixed
- * negative sampler (the paper's pretrained-sampler variant): each step draws `K` negatives per data
- * point from `q`, and takes one Adam step on {@link rnceLoss}, whose logits are
- * `−E(y) − log q(y)`. With `negatives: { low, high }` it is the IBC baseline (uniform negatives on
- * a box, logits `−E(y)`), which the paper shows is biased.
+ * Ranking noise-contrastive estimation (Singh, Tu & Sindhwani 2023). Each energy step draws `K`
+ * negatives per data point from `q` and takes one Adam step on {@link rnceLoss}, whose logits are
+ * `−E(y) − log q(y)`. The sampler is:
+ * - fixed or pretrained (the default; the paper's pretrained-sampler variant);
+ * - trained jointly (`joint`, Algorithm 1): every outer iteration is `samplerSteps` (`T_samp`)
+ *   calls of `step` updating the sampler by its own objective, then `rnceSteps` (`T_rnce`) calls
+ *   updating the energy, one batch each, so `T_outer` is the number of `step` calls divided by
+ *   `T_samp + T_rnce`;
+ * - trained adversarially (`adversarial`, Section 4.3.2) on the same schedule, ascending the loss.
  *
- * `step` reports `loss`, `accuracy` (share of data points ranked first) and `lossGap`
- * (`loss − log(K + 1)`, about 0 when the energy cannot tell data from negatives). `sample` is
- * Algorithm 2: draw from `q`, then Langevin steps on the energy (not available for IBC).
+ * With `negatives: { low, high }` it is the IBC baseline (uniform negatives on a box, logits
+ * `−E(y)`), which the paper shows is biased.
+ *
+ * An energy step reports `loss`, `accuracy` (share of data points ranked first) and `lossGap`
+ * (`loss − log(K + 1)`, about 0 when the energy cannot tell data from negatives); a sampler step
+ * reports `samplerLoss`. `sample` is Algorithm 2: draw from `q` (uniform on the box for IBC), then Langevin (or any kernel's)
+ * steps on the energy; `sampleBest` ranks `l` such candidates by relative log-likelihood.
  *
  * @example
  * ```ts
@@ -149,7 +158,7 @@ function splitBatch(batch: RnceBatch): { y: Tensor; context?: Tensor } {
  * ```
  */
 export class RnceEstimator implements Estimator<RnceBatch> {
-  /** `'rnce'`, or `'ibc'` with box negatives. */
+  /** `'rnce'`, or `'ibc'` with box negatives or `ibc: true`. */
   readonly name: 'rnce' | 'ibc';
   /** The current energy `E_θ(y, context?)`. */
   readonly energy: EnergyFn;
@@ -158,6 +167,10 @@ export class RnceEstimator implements Estimator<RnceBatch> {
   private readonly k: number;
   private readonly opt: Adam;
   private readonly sampling: LangevinRefineOptions | undefined;
+  private readonly joint: JointTraining | undefined;
+  private readonly adversarial: AdversarialTraining | undefined;
+  private readonly phase: SamplerPhase | undefined;
+  private iteration = 0;
 
   /** An R-NCE (or IBC) estimator training `model`. */
   constructor(model: EnergyModel, options: RnceOptions) {
@@ -180,26 +193,73 @@ export class RnceEstimator implements Estimator<RnceBatch> {
     if (options.ibc !== undefined && typeof options.ibc !== 'boolean') {
       throw new JouleError(op, 'options.ibc', 'a boolean', String(options.ibc));
     }
+    const { joint, adversarial } = options;
+    if (joint !== undefined && adversarial !== undefined) {
+      throw new JouleError(op, 'options.adversarial', 'at most one of joint and adversarial', 'both');
+    }
+    if (joint !== undefined) {
+      if (!joint || typeof joint.objective?.loss !== 'function' || typeof joint.objective.parameters !== 'function') {
+        throw new JouleError(
+          op,
+          'options.joint.objective',
+          'a SamplerObjective (parameters, load, loss)',
+          String(joint),
+        );
+      }
+      const [samplerSteps, rnceSteps, samplerLr] = checkSchedule(op, 'options.joint', joint);
+      const opt = new Adam(joint.objective.parameters(), { lr: samplerLr });
+      this.phase = { kind: 'joint', samplerSteps, rnceSteps, opt };
+    }
+    if (adversarial !== undefined) {
+      const s = adversarial?.sampler;
+      if (!s || typeof s.sampleAndLogProb !== 'function' || typeof s.logProb !== 'function') {
+        throw new JouleError(
+          op,
+          'options.adversarial.sampler',
+          'a ReparameterizedSampler (parameters, load, sampleAndLogProb, logProb)',
+          String(s),
+        );
+      }
+      const [samplerSteps, rnceSteps, samplerLr] = checkSchedule(op, 'options.adversarial', adversarial);
+      this.phase = { kind: 'adversarial', samplerSteps, rnceSteps, opt: new Adam(s.parameters(), { lr: samplerLr }) };
+    }
+    if (this.phase !== undefined && isBox(options.negatives)) {
+      throw new JouleError(op, 'options.negatives', 'the trained sampler, not a box', 'a box');
+    }
     this.name = isBox(options.negatives) || options.ibc === true ? 'ibc' : 'rnce';
     this.model = model;
     this.negatives = options.negatives;
     this.k = k;
     this.sampling = options.sampling;
+    this.joint = joint;
+    this.adversarial = adversarial;
     this.opt = new Adam(model.parameters(), { lr });
     this.energy = (y: Tensor, context?: Tensor) => flatEnergy(this.model.apply(this.model.parameters(), y, context));
+  }
+
+  private dropLogq(negs: Negatives): Negatives {
+    if (this.name === 'rnce') return negs;
+    return { ...negs, logqNegatives: negs.logqNegatives.mul(0), logqPositives: negs.logqPositives.mul(0) };
   }
 
   private draw(y: Tensor, rng: Rng, context?: Tensor): Negatives {
     const s = this.negatives;
     if (isBox(s)) return uniformBoxNegatives(s.low, s.high, y, this.k, rng);
-    const negs = drawNegatives(s, y, this.k, rng, context);
-    if (this.name === 'rnce') return negs;
-    return { ...negs, logqNegatives: negs.logqNegatives.mul(0), logqPositives: negs.logqPositives.mul(0) };
+    return this.dropLogq(drawNegatives(s, y, this.k, rng, context));
   }
 
-  /** One Adam step on a batch (`[n, d]`, or `{ x: context, y }` for a conditional energy). */
+  /**
+   * One training iteration on a batch (`[n, d]`, or `{ x, context }` for a conditional energy): an
+   * Adam step on the energy, or, with `joint` / `adversarial`, on the sampler when the schedule is in
+   * its sampler phase.
+   */
   async step(batch: RnceBatch, rng: Rng): Promise<Record<string, number>> {
-    const { y, context } = splitBatch(batch);
+    const { y, context } = splitBatch('RnceEstimator.step', batch);
+    const phase = this.phase;
+    const inSamplerPhase =
+      phase !== undefined && this.iteration % (phase.samplerSteps + phase.rnceSteps) < phase.samplerSteps;
+    this.iteration += 1;
+    if (inSamplerPhase) return this.samplerStep(y, context, rng);
     const negs = this.draw(y, rng, context);
     const params = this.model.parameters();
     let accuracy = 0;
@@ -214,21 +274,86 @@ export class RnceEstimator implements Estimator<RnceBatch> {
     return { loss, accuracy, lossGap: loss - Math.log(this.k + 1) };
   }
 
-  /**
-   * Algorithm 2: `n` draws from the negative sampler (given `context` `[n, c]` when conditional),
-   * refined by Langevin steps on the energy.
-   */
-  async sample(n: number, rng: Rng, context?: Tensor): Promise<Tensor> {
-    const s = this.negatives;
-    if (isBox(s)) {
-      throw new JouleError('RnceEstimator.sample', 'negatives', 'a negative sampler (IBC has none)', 'a box');
+  private async samplerStep(y: Tensor, context: Tensor | undefined, rng: Rng): Promise<Record<string, number>> {
+    const phase = this.phase as SamplerPhase;
+    const op = 'RnceEstimator.step';
+    let objective: (q: ParamTree) => Tensor;
+    let owner: { parameters(): ParamTree; load(p: ParamTree): unknown };
+    if (this.joint !== undefined) {
+      const joint = this.joint.objective;
+      owner = joint;
+      objective = (q) => joint.loss(q, y, context, rng);
+    } else {
+      const adversary = (this.adversarial as AdversarialTraining).sampler;
+      owner = adversary;
+      const n = y.shape[0] as number;
+      const theta = this.model.parameters();
+      objective = (q) => {
+        const { x, logProb } = adversary.sampleAndLogProb(q, this.k, n, rng, context);
+        const negs = this.dropLogq({
+          negatives: x,
+          logqNegatives: logProb,
+          logqPositives: adversary.logProb(q, y, context),
+        });
+        // The sampler minimizes the ranking objective, i.e. ascends the R-NCE loss.
+        return rnceLoss((u, c) => flatEnergy(this.model.apply(theta, u, c)), y, negs, context).loss.neg();
+      };
     }
-    return sampleWithLangevin(this.energy, s, n, rng, { ...this.sampling, context });
+    const params = owner.parameters();
+    const { value, grad } = valueAndGrad(objective)(params);
+    const v = (await value.data())[0] as number;
+    if (!Number.isFinite(v)) throw new JouleError(op, 'samplerLoss', 'a finite value', String(v));
+    owner.load(phase.opt.step(params, grad as ParamTree));
+    return { samplerLoss: phase.kind === 'adversarial' ? -v : v };
   }
 
-  /** The parameters and optimizer state. */
+  /** Where Algorithm 2 starts: the negative sampler, or the uniform box for IBC (the paper's 2-D IBC). */
+  private proposal(): NegativeSampler {
+    const s = this.negatives;
+    return isBox(s) ? uniformBox(s.low, s.high) : s;
+  }
+
+  /**
+   * Algorithm 2: `n` draws from the negative sampler (given `context` `[n, c]` when conditional;
+   * uniform on the box for IBC), refined by Langevin steps (or the configured kernel's) on the energy.
+   */
+  async sample(n: number, rng: Rng, context?: Tensor): Promise<Tensor> {
+    return sampleWithLangevin(this.energy, this.proposal(), n, rng, {
+      ...this.sampling,
+      context,
+    });
+  }
+
+  /**
+   * Algorithm 2 with ranking: for each of `n` contexts (or `n` times unconditionally), `l`
+   * candidates from {@link RnceEstimator.sample}, keeping the one of highest relative
+   * log-likelihood `−E` (the paper's best-of-ℓ policy step). Returns `[n, d]`.
+   */
+  async sampleBest(n: number, l: number, rng: Rng, context?: Tensor): Promise<Tensor> {
+    const op = 'RnceEstimator.sampleBest';
+    if (!Number.isInteger(l) || l < 1) throw new JouleError(op, 'l', 'a positive integer', String(l));
+    if (!Number.isInteger(n) || n < 1) throw new JouleError(op, 'n', 'a positive integer', String(n));
+    const tiled = context === undefined ? undefined : concat(new Array<Tensor>(l).fill(context), 0);
+    const draws = await sampleWithLangevin(this.energy, this.proposal(), l * n, rng, {
+      ...this.sampling,
+      context: tiled,
+    });
+    return rankCandidates(this.energy, draws.reshape([l, n, draws.shape[1] as number]), context);
+  }
+
+  /** The parameters and optimizer states (and the sampler's, when it is trained here). */
   state(): Record<string, unknown> {
-    return { params: this.model.parameters(), optimizer: this.opt.state() };
+    const out: Record<string, unknown> = {
+      params: this.model.parameters(),
+      optimizer: this.opt.state(),
+      iteration: this.iteration,
+    };
+    const owner = this.joint?.objective ?? this.adversarial?.sampler;
+    if (owner !== undefined && this.phase !== undefined) {
+      out.samplerParams = owner.parameters();
+      out.samplerOptimizer = this.phase.opt.state();
+    }
+    return out;
   }
 
   /** Restores what {@link RnceEstimator.state} returned. */
@@ -238,5 +363,11 @@ export class RnceEstimator implements Estimator<RnceBatch> {
     }
     this.model.load(state.params as ParamTree);
     this.opt.load(state.optimizer as OptimizerState);
+    if (typeof state.iteration === 'number') this.iteration = state.iteration;
+    const owner = this.joint?.objective ?? this.adversarial?.sampler;
+    if (owner !== undefined && this.phase !== undefined && state.samplerParams !== undefined) {
+      owner.load(state.samplerParams as ParamTree);
+      this.phase.opt.load(state.samplerOptimizer as OptimizerState);
+    }
   }
 }

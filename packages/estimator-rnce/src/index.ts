@@ -1,19 +1,23 @@
 /**
  * Ranking noise-contrastive estimation (R-NCE, Singh, Tu & Sindhwani 2023) for conditional and
- * unconditional energies `p(y | x) ∝ exp(−E(y, x))`: the ranking loss against `K` negatives from
- * any sampler with exact log-densities, an `Estimator` with a pretrained or fixed negative sampler,
- * the IBC baseline (uniform negatives on a box), and Algorithm 2's sampler-plus-Langevin sampling.
+ * unconditional energies `p(y | context) ∝ exp(−E(y, context))`: the ranking loss against `K`
+ * negatives from any sampler with exact log-densities; an `Estimator` with a fixed, pretrained,
+ * jointly trained (Algorithm 1) or adversarial (Section 4.3.2) negative sampler; the IBC baseline;
+ * Algorithm 2's sampler-plus-MCMC sampling with best-of-ℓ ranking; and interpolating EBMs
+ * (Section 5.2: Algorithm 3 training, Algorithm 4 sampling).
  *
  * @packageDocumentation
  */
+export { type Box, type EnergyModel, type RnceBatch, RnceEstimator, type RnceOptions } from './estimator.js';
 export {
-  type Box,
-  type ConditionalBatch,
-  type EnergyModel,
-  type RnceBatch,
-  RnceEstimator,
-  type RnceOptions,
-} from './estimator.js';
+  type InterpolantPath,
+  InterpolatingRnceEstimator,
+  type InterpolatingRnceOptions,
+  type InterpolatingSampleOptions,
+  sampleInterpolating,
+  type TimeIndexedSampler,
+  type VelocityField,
+} from './interpolating.js';
 export {
   drawNegatives,
   type NegativeSampler,
@@ -22,4 +26,18 @@ export {
   rnceLoss,
   uniformBoxNegatives,
 } from './loss.js';
-export { type LangevinRefineOptions, rankCandidates, sampleWithLangevin } from './sample.js';
+export {
+  type LangevinRefineOptions,
+  type PositionState,
+  rankCandidates,
+  sampleWithLangevin,
+} from './sample.js';
+export {
+  type AdversarialTraining,
+  type JointTraining,
+  type LogDensityModel,
+  maximumLikelihood,
+  type ReparameterizedSampler,
+  type SamplerObjective,
+  type Schedule,
+} from './sampler.js';

@@ -2,8 +2,8 @@ import { type ConditionalDistribution, type Distribution, JouleError } from '@jo
 import { concat, noGrad, type Rng, rand, Tensor, tensor, zeros } from '@joule/tensor';
 
 /**
- * Where R-NCE draws its `K` negatives from: a {@link Distribution} (unconditional) or a
- * {@link ConditionalDistribution} (its `given(context)` is used). Both give samples and their exact
+ * Where R-NCE draws its `K` negatives from: a `Distribution` (unconditional) or a
+ * `ConditionalDistribution` (its `given(context)` is used). Both give samples and their exact
  * log-density, which R-NCE also needs at the data point itself (eq. 3.3). When the distribution
  * returned by `given` also has `sampleAndLogProb(k, rng)` (as `@joule/flows` flows do), the `K`
  * negatives are drawn with it in one pass.
@@ -179,6 +179,22 @@ export function uniformBoxNegatives(
       logqPositives: zeros([n]),
     };
   });
+}
+
+/** The uniform distribution on the box `[low, high]`: IBC's proposal, Algorithm 2's start for IBC. */
+export function uniformBox(low: readonly number[], high: readonly number[]): Distribution {
+  const d = low.length;
+  const lo = tensor(Array.from(low), [d]);
+  const width = tensor(
+    high.map((h, i) => h - (low[i] as number)),
+    [d],
+  );
+  const logVolume = high.reduce((s, h, i) => s + Math.log(h - (low[i] as number)), 0);
+  return {
+    dim: d,
+    sample: (n, rng) => rand([n, d], rng).mul(width).add(lo),
+    logProb: (x) => zeros([x.shape[0] as number]).sub(logVolume),
+  };
 }
 
 /** Checks that `[low, high]` is a non-empty box of dimension `d`. */

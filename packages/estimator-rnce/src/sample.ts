@@ -1,7 +1,25 @@
-import { type Distribution, type EnergyFn, JouleError } from '@joule/core';
+import { type Distribution, type EnergyFn, JouleError, type Kernel } from '@joule/core';
 import { ula } from '@joule/mcmc';
 import { concat, noGrad, type Rng, Tensor, tensor } from '@joule/tensor';
 import type { NegativeSampler } from './loss.js';
+
+/**
+ * What Algorithm 2 needs of an MCMC kernel's state: the chain positions (`@joule/mcmc`'s
+ * `ChainState` has them).
+ *
+ * @example
+ * ```ts
+ * import type { PositionState } from '@joule/estimator-rnce';
+ * import type { Kernel } from '@joule/core';
+ * import { hmc } from '@joule/mcmc';
+ *
+ * const kernel: Kernel<PositionState, unknown> = hmc({ stepSize: 0.1, numSteps: 10 });
+ * ```
+ */
+export interface PositionState {
+  /** The positions, `[n, d]`. */
+  readonly x: Tensor;
+}
 
 /**
  * The Langevin refinement of Algorithm 2.
@@ -16,15 +34,21 @@ import type { NegativeSampler } from './loss.js';
 export interface LangevinRefineOptions {
   /** Unadjusted Langevin steps on the energy (default 20; 0 returns the sampler's draws). */
   steps?: number;
-  /** The Langevin time step `h`: `y' = y − h∇E(y) + √(2h) ξ` (default 1e-3). */
+  /** The Langevin time step `h`: `y' = y − h∇E(y) + √(2h) ξ` (default 1e-3; unused with `kernel`). */
   stepSize?: number;
+  /**
+   * Any MCMC kernel of `@joule/core` to run instead of ULA, e.g. `hmc({ stepSize, numSteps })` of
+   * `@joule/mcmc` (the paper's Push-T choice); `steps` counts its transitions.
+   */
+  kernel?: Kernel<PositionState, unknown>;
   /** The context `[n, c]` for a conditional sampler and energy. */
   context?: Tensor;
 }
 
 /**
  * Algorithm 2 of Singh, Tu & Sindhwani (2023): `n` draws from the negative sampler, then `steps`
- * unadjusted Langevin (ULA, `@joule/mcmc`) steps on `energy`, `p ∝ exp(−E)`. Returns `[n, d]`.
+ * unadjusted Langevin (ULA, `@joule/mcmc`) steps on `energy`, `p ∝ exp(−E)`, or `steps`
+ * transitions of `options.kernel` (HMC, MALA…). Returns `[n, d]`.
  *
  * @example
  * ```ts
@@ -50,7 +74,10 @@ export async function sampleWithLangevin(
     throw new JouleError(op, 'options.steps', 'a non-negative integer', String(steps));
   }
   const stepSize = options.stepSize ?? 1e-3;
-  const { context } = options;
+  const { context, kernel: custom } = options;
+  if (custom !== undefined && (typeof custom?.init !== 'function' || typeof custom.step !== 'function')) {
+    throw new JouleError(op, 'options.kernel', 'a Kernel (init, step)', String(custom));
+  }
   if (context !== undefined && (!(context instanceof Tensor) || context.rank !== 2 || context.shape[0] !== n)) {
     throw new JouleError(op, 'options.context', `a Tensor of shape [${n}, c]`, String(context));
   }
@@ -65,8 +92,19 @@ export async function sampleWithLangevin(
   }
   const y0 = dist.sample(n, rng);
   if (steps === 0) return y0;
-  const kernel = ula({ stepSize });
-  let state = kernel.init(y0, energy, context);
+  return runKernel(custom ?? ula({ stepSize }), y0, energy, steps, rng, context);
+}
+
+/** `steps` transitions of `kernel` from `x0` on `energy`; the final positions. */
+export function runKernel(
+  kernel: Kernel<PositionState, unknown>,
+  x0: Tensor,
+  energy: EnergyFn,
+  steps: number,
+  rng: Rng,
+  context?: Tensor,
+): Tensor {
+  let state = kernel.init(x0, energy, context);
   for (let t = 0; t < steps; t++) state = kernel.step(rng, state).state;
   return state.x;
 }

@@ -261,7 +261,7 @@ describe('RnceEstimator', () => {
     expect(Math.max(Math.abs(ibc.m - 1), Math.abs(ibc.sigma - 0.5))).toBeGreaterThan(0.2);
   });
 
-  it('trains a conditional energy with a conditional sampler on {x, y} batches', async () => {
+  it('trains a conditional energy with a conditional sampler on core ConditionalBatch { x, context } batches', async () => {
     // y | x ~ N(x, 0.5²), x ~ N(0, 1); sampler q(y | x) = N(0.8 x, 1).
     const model = new LinearGaussianEnergy();
     const sampler = new Conditional((c: Tensor) => new DiagNormal(c.mul(0.8), 1));
@@ -270,7 +270,7 @@ describe('RnceEstimator', () => {
     for (let t = 0; t < 300; t++) {
       const x = randn([128, 1], rng);
       const y = x.add(randn([128, 1], rng, 0, 0.5));
-      await est.step({ x, y }, rng);
+      await est.step({ x: y, context: x }, rng);
     }
     const p = model.parameters();
     // Tolerance 0.1 on the slope and the noise scale (well above the iterates' spread at lr 0.03).
