@@ -152,4 +152,11 @@ export interface Backend {
    * {@link Backend.unary} and {@link Backend.binary}.
    */
   siluGrad?(x: BackendData, g: BackendData, size: number): BackendData;
+  /**
+   * Optional fused kernel: the backward pass of {@link Backend.siluGrad} for a cotangent `h`, giving
+   * `[h · g · silu''(x), h · silu'(x)]` (the cotangents of `x` and `g`) in one pass over `size`
+   * elements, with `silu''(x) = σ(x)(1 − σ(x))(2 + x(1 − 2σ(x)))`. Used for gradients of gradients when
+   * the result is not differentiated again; backends without it get the same from element-wise ops.
+   */
+  siluGradBackward?(x: BackendData, g: BackendData, h: BackendData, size: number): [BackendData, BackendData];
 }

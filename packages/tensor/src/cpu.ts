@@ -1,5 +1,6 @@
 import type { Backend, BackendData, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
-import { WasmElementwise, type WasmUnary, wasmElementwiseAvailable } from './cpu/elementwise-wasm.js';
+import { type ArithKernel, arithKernels } from './cpu/arith.js';
+import { type WasmArith, WasmElementwise, type WasmUnary, wasmElementwiseAvailable } from './cpu/elementwise-wasm.js';
 import { WasmGemm, wasmFeatures } from './cpu/gemm-wasm.js';
 import { ArrayPool } from './cpu/pool.js';
 import { broadcastStrides, coalesce, type Shape, sizeOf, stridesOf } from './shape.js';
@@ -218,11 +219,16 @@ function forEachRow(
   }
 }
 
+/** The operators with a monomorphic loop for the common broadcasts. */
+const ARITH: Partial<Record<BinaryOp, ArithKernel>> = arithKernels;
+
 /** Below this many multiply–adds the copies into WebAssembly memory cost more than they save. */
 const WASM_GEMM_MIN_WORK = 4096;
 /** The unary functions with a WebAssembly SIMD kernel, and the size from which it pays. */
 const WASM_UNARY: ReadonlySet<UnaryOp> = new Set<WasmUnary>(['sigmoid', 'silu']);
 const WASM_UNARY_MIN_SIZE = 64;
+/** From this many elements the arithmetic operators run on WebAssembly SIMD (copies included, it pays). */
+const WASM_ARITH_MIN_SIZE = 1024;
 
 function f32(data: BackendData): Float32Array {
   return data as Float32Array;
@@ -306,24 +312,49 @@ export class CpuBackend implements Backend {
     return out;
   }
 
+  siluGradBackward(x: BackendData, g: BackendData, h: BackendData, size: number): [BackendData, BackendData] {
+    const dx = this.pool.take(size);
+    const dg = this.pool.take(size);
+    const fx = f32(x);
+    const fg = f32(g);
+    const fh = f32(h);
+    if (this.elementwise && size >= WASM_UNARY_MIN_SIZE) {
+      this.elementwise.siluGradBackward(fx, fg, fh, dx, dg, size);
+      return [dx, dg];
+    }
+    for (let i = 0; i < size; i++) {
+      const v = fx[i];
+      const s = sigmoid(v);
+      const q = sigmoid(-v); // 1 − σ(v) without cancellation
+      dg[i] = fh[i] * s * (1 + v * q);
+      dx[i] = fh[i] * fg[i] * s * q * (2 + v * (q - s));
+    }
+    return [dx, dg];
+  }
+
   binary(op: BinaryOp, a: BackendData, aShape: Shape, b: BackendData, bShape: Shape, outShape: Shape): BackendData {
     const size = sizeOf(outShape);
     const out = this.pool.take(size);
     const fa = f32(a);
     const fb = f32(b);
+    const aSize = sizeOf(aShape);
+    const bSize = sizeOf(bShape);
+    const arith = ARITH[op];
+    if (arith && aSize === size && bSize === size) {
+      this.arith(op, out, fa, aSize, 0, 1, fb, bSize, 0, 1, 1, size);
+      return out;
+    }
+    if (arith && bSize === 1 && aSize === size) {
+      this.arith(op, out, fa, aSize, 0, 1, fb, bSize, 0, 0, 1, size);
+      return out;
+    }
+    if (arith && aSize === 1 && bSize === size) {
+      this.arith(op, out, fa, aSize, 0, 0, fb, bSize, 0, 1, 1, size);
+      return out;
+    }
     const row = binaryRows[op];
-    const na = fa.length;
-    const nb = fb.length;
-    if (na === size && nb === size && sizeOf(aShape) === size && sizeOf(bShape) === size) {
+    if (!arith && aSize === size && bSize === size) {
       row(out, 0, fa, 0, 1, fb, 0, 1, size);
-      return out;
-    }
-    if (sizeOf(bShape) === 1 && sizeOf(aShape) === size) {
-      row(out, 0, fa, 0, 1, fb, 0, 0, size);
-      return out;
-    }
-    if (sizeOf(aShape) === 1 && sizeOf(bShape) === size) {
-      row(out, 0, fa, 0, 0, fb, 0, 1, size);
       return out;
     }
     const c = coalesce(outShape, [
@@ -331,8 +362,41 @@ export class CpuBackend implements Backend {
       broadcastStrides(aShape, outShape),
       broadcastStrides(bShape, outShape),
     ]);
+    if (arith && c.shape.length <= 2) {
+      // at most [rows, cols] with unit or zero column strides: one monomorphic loop
+      const [, sa, sb] = c.strides;
+      const two = c.shape.length === 2;
+      const ac = sa[sa.length - 1] ?? 0;
+      const bc = sb[sb.length - 1] ?? 0;
+      if (ac <= 1 && bc <= 1) {
+        const rows = two ? c.shape[0] : 1;
+        const cols = c.shape[c.shape.length - 1] ?? 1;
+        this.arith(op, out, fa, aSize, two ? sa[0] : 0, ac, fb, bSize, two ? sb[0] : 0, bc, rows, cols);
+        return out;
+      }
+    }
     forEachRow(c.shape, c.strides, (off, n, s) => row(out, off[0], fa, off[1], s[1], fb, off[2], s[2], n));
     return out;
+  }
+
+  /** `out = a op b` over `[rows, cols]` (see arith.ts), on WebAssembly SIMD where it pays. */
+  private arith(
+    op: BinaryOp,
+    out: Float32Array,
+    a: Float32Array,
+    aSize: number,
+    ar: number,
+    ac: number,
+    b: Float32Array,
+    bSize: number,
+    br: number,
+    bc: number,
+    rows: number,
+    cols: number,
+  ): void {
+    if (this.elementwise && cols % 4 === 0 && rows * cols >= WASM_ARITH_MIN_SIZE) {
+      this.elementwise.arith(op as WasmArith, a, aSize, ar, ac, b, bSize, br, bc, out, rows, cols);
+    } else (ARITH[op] as ArithKernel)(out, a, ar, ac, b, br, bc, rows, cols);
   }
 
   select(

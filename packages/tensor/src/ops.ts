@@ -354,6 +354,19 @@ function siluGrad(x: Tensor, g: Tensor): Tensor {
   if (!backend.siluGrad || !sameShape(x.shape, g.shape)) return mul(g, siluPrime(x));
   const data = backend.siluGrad(x.storage.data, g.storage.data, x.size);
   return emit('siluGrad', data, x.shape, [x, g], (h, needs) => {
+    if (
+      backend.siluGradBackward &&
+      (engine.recording & (x.mask | g.mask | h.mask)) === 0 &&
+      sameShape(h.shape, x.shape)
+    ) {
+      // not differentiated further: one fused pass for both cotangents
+      const [dx, dg] = backend.siluGradBackward(x.storage.data, g.storage.data, h.storage.data, x.size);
+      const tx = emit('siluGradBackward', dx, x.shape, []);
+      const tg = emit('siluGradBackward', dg, x.shape, []);
+      if (!needs[0]) tx.dispose();
+      if (!needs[1]) tg.dispose();
+      return [needs[0] ? tx : null, needs[1] ? tg : null];
+    }
     if (!needs[0]) return [null, needs[1] ? mul(h, siluPrime(x)) : null];
     // silu''(x) = σ(x)(1 − σ(x))(2 + x(1 − 2σ(x)))
     const s = sigmoid(x);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { WasmElementwise, wasmElementwiseAvailable } from '../src/cpu/elementwise-wasm.js';
 import { WasmGemm, wasmFeatures } from '../src/cpu/gemm-wasm.js';
 import { ArrayPool } from '../src/cpu/pool.js';
-import { CpuBackend, Rng } from '../src/index.js';
+import { CpuBackend, getBackend, grad, Rng, setBackend, type Tensor, tensor } from '../src/index.js';
 import { runOpSuite } from './suite/ops.suite.js';
 
 // (the suite checks the backend's name, 'cpu' for every variant)
@@ -57,6 +57,9 @@ const SHAPES: [number, number, number][] = [
   [33, 300, 17],
   [130, 257, 9],
   [1, 129, 1],
+  // whole panels of 8 columns (B read in place when not transposed), across the depth block
+  [33, 300, 16],
+  [130, 513, 24],
 ];
 
 type Gemm = (
@@ -164,6 +167,11 @@ function sigmoid64(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 
+/** 1 − σ(x) = σ(−x) without cancellation. */
+function oneMinusSigmoid64(x: number): number {
+  return sigmoid64(-x);
+}
+
 /** Distance in units of float32 spacing at the reference value (subnormals count as the smallest normal). */
 function ulps(got: number, ref: number): number {
   const spacing = Math.max(Math.abs(ref), 2 ** -126) * 2 ** -23;
@@ -217,6 +225,29 @@ describe('element-wise WebAssembly kernels against float64', () => {
     check('siluGrad', siluGrad64, (x, i) => Math.abs(g[i]) * (1 + Math.abs(x)), magnitude);
   });
 
+  // dg = h σ (1 + x q) and dx = h g σ q (2 + x (q − σ)) with q = 1 − σ: a few more roundings than above, so
+  // within 8 ulp of the magnitude of the terms (|x| in place of x), plus the flush of σ below 2⁻¹²⁶.
+  it.skipIf(!wasmElementwiseAvailable())('the backward pass of the silu gradient stays within 8 ulp of float64', () => {
+    const w = new WasmElementwise();
+    const g = new Rng(5).normal(n);
+    const h = new Rng(6).normal(n);
+    const dx = new Float32Array(n);
+    const dg = new Float32Array(n);
+    w.siluGradBackward(inputs, g, h, dx, dg, n);
+    for (let i = 0; i < n; i++) {
+      const x = inputs[i];
+      const s = sigmoid64(x);
+      const q = oneMinusSigmoid64(x);
+      const scale = Math.abs(h[i]) * (1 + Math.abs(x)) * (1 + Math.abs(g[i]) * (2 + Math.abs(x))) * 2 ** -126;
+      const refG = h[i] * s * (1 + x * q);
+      const boundG = 8 * Math.abs(h[i]) * s * (1 + Math.abs(x) * q) * 2 ** -23 + scale;
+      const refX = h[i] * g[i] * s * q * (2 + x * (q - s));
+      const boundX = 8 * Math.abs(h[i] * g[i]) * s * q * (2 + Math.abs(x) * (q + s)) * 2 ** -23 + scale;
+      if (!(Math.abs(dg[i] - refG) <= boundG)) throw new Error(`dg at x = ${x}: ${dg[i]}, expected ${refG}`);
+      if (!(Math.abs(dx[i] - refX) <= boundX)) throw new Error(`dx at x = ${x}: ${dx[i]}, expected ${refX}`);
+    }
+  });
+
   it.skipIf(!wasmElementwiseAvailable())('propagates NaN and saturates at ±∞', () => {
     const w = new WasmElementwise();
     const x = Float32Array.from([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 200, -200]);
@@ -253,4 +284,180 @@ describe('array pool', () => {
       expect(Array.from(cpu.unary('exp', x, 5000) as Float32Array)).toEqual(Array.from(first));
     }
   });
+});
+
+describe('second derivatives of silu on every kernel variant', () => {
+  // f(x, c) = Σ d · ∂/∂x Σ c · silu(x) = Σ d c silu'(x): ∂f/∂x = d c silu''(x) and ∂f/∂c = d silu'(x), which
+  // run the fused backward pass of the silu gradient (or its element-wise form without the kernel).
+  const n = 301; // above the WebAssembly threshold, not a multiple of 4
+  const xs = Float32Array.from(new Rng(11).normal(n).map((v) => 4 * v));
+  const cs = new Rng(12).normal(n);
+  const ds = new Rng(13).normal(n);
+  for (const simd of [true, false]) {
+    it(`matches float64 with simd ${simd}`, () => {
+      const before = getBackend();
+      setBackend(new CpuBackend({ simd }));
+      try {
+        const d = tensor(ds);
+        const f = (p: { x: Tensor; c: Tensor }) =>
+          grad((y: Tensor) => y.silu().mul(p.c).sum())(p.x)
+            .mul(d)
+            .sum();
+        const r = grad(f)({ x: tensor(xs), c: tensor(cs) });
+        const gx = r.x.dataSync();
+        const gc = r.c.dataSync();
+        for (let i = 0; i < n; i++) {
+          const x = xs[i];
+          const s = sigmoid64(x);
+          const q = oneMinusSigmoid64(x);
+          const first = s * (1 + x * q);
+          const second = s * q * (2 + x * (q - s));
+          // float32 evaluation: a few ulp of the terms' magnitude (16 ulp allows the element-wise fallback)
+          const mag = s * (1 + Math.abs(x));
+          expect(Math.abs(gc[i] - ds[i] * first)).toBeLessThanOrEqual(16 * Math.abs(ds[i]) * mag * 2 ** -23);
+          expect(Math.abs(gx[i] - ds[i] * cs[i] * second)).toBeLessThanOrEqual(
+            16 * Math.abs(ds[i] * cs[i]) * s * q * (2 + Math.abs(x)) * 2 ** -23,
+          );
+        }
+      } finally {
+        setBackend(before);
+      }
+    });
+
+    // A third derivative records the backward pass of the silu gradient: the element-wise form runs, not the kernel.
+    it(`third derivative matches float64 with simd ${simd}`, () => {
+      const before = getBackend();
+      setBackend(new CpuBackend({ simd }));
+      try {
+        const d1 = (y: Tensor) => grad((z: Tensor) => z.silu().sum())(y);
+        const d2 = (y: Tensor) => grad((z: Tensor) => d1(z).sum())(y);
+        const g3 = grad((y: Tensor) => d2(y).sum())(tensor(xs)).dataSync();
+        for (let i = 0; i < n; i++) {
+          const x = xs[i];
+          const s = sigmoid64(x);
+          const q = oneMinusSigmoid64(x);
+          const third = s * q * ((q - s) * (3 + x * (q - s)) - 2 * x * s * q);
+          // the element-wise form computes 1 − σ(x) with an absolute error up to 2⁻²⁴, which the third
+          // derivative amplifies by up to σ(1 + |x|)²; a few ulp of that plus the terms' magnitude
+          const mag = s * q * (3 + 3 * Math.abs(x)) + s * (1 + Math.abs(x)) ** 2;
+          expect(Math.abs(g3[i] - third)).toBeLessThanOrEqual(4 * mag * 2 ** -23);
+        }
+      } finally {
+        setBackend(before);
+      }
+    });
+  }
+});
+
+describe('arithmetic with broadcasting (the monomorphic loops and the strided walk)', () => {
+  const cases: [number[], number[]][] = [
+    [
+      [5, 7],
+      [5, 7],
+    ],
+    [[5, 7], [7]],
+    [[7], [5, 7]],
+    [
+      [5, 7],
+      [5, 1],
+    ],
+    [
+      [5, 1],
+      [5, 7],
+    ],
+    [
+      [5, 1],
+      [1, 7],
+    ],
+    [
+      [1, 7],
+      [5, 1],
+    ],
+    [[6], []],
+    [[], [6]],
+    [[], []],
+    [
+      [2, 3, 4],
+      [3, 1],
+    ],
+    [
+      [2, 1, 4],
+      [2, 3, 1],
+    ],
+    [
+      [3, 1, 5],
+      [3, 4, 5],
+    ],
+    [[0, 3], [3]],
+    // from 1024 elements with rows of a multiple of 4: the WebAssembly SIMD kernel
+    [
+      [64, 32],
+      [64, 32],
+    ],
+    [[64, 32], [32]],
+    [[32], [64, 32]],
+    [
+      [64, 32],
+      [64, 1],
+    ],
+    [
+      [64, 1],
+      [64, 32],
+    ],
+    [
+      [64, 1],
+      [1, 32],
+    ],
+    [[2048], []],
+    [[], [2048]],
+    [
+      [4, 16, 32],
+      [16, 32],
+    ],
+    [[64, 30], [30]],
+  ];
+  const ops = {
+    add: (x: number, y: number) => x + y,
+    sub: (x: number, y: number) => x - y,
+    mul: (x: number, y: number) => x * y,
+    div: (x: number, y: number) => x / y,
+  };
+  /** Element `i` of the broadcast output read from an operand of `shape`. */
+  const at = (values: Float32Array, shape: number[], out: number[], i: number) => {
+    let rest = i;
+    let index = 0;
+    let stride = 1;
+    for (let d = out.length - 1; d >= 0; d--) {
+      const coord = rest % out[d];
+      rest = Math.floor(rest / out[d]);
+      const sd = d - (out.length - shape.length);
+      if (sd >= 0) {
+        if (shape[sd] !== 1) index += coord * stride;
+        stride *= shape[sd];
+      }
+    }
+    return values[index];
+  };
+  for (const [[aShape, bShape], simd] of cases.flatMap((c) => [true, false].map((simd) => [c, simd] as const))) {
+    it(`${JSON.stringify(aShape)} with ${JSON.stringify(bShape)}, simd ${simd}`, () => {
+      const cpu = new CpuBackend({ simd });
+      const size = (s: number[]) => s.reduce((p, q) => p * q, 1);
+      const rank = Math.max(aShape.length, bShape.length);
+      const pad = (s: number[]) => [...Array(rank - s.length).fill(1), ...s];
+      const out = pad(aShape).map((d, i) => (d === 1 ? pad(bShape)[i] : d));
+      const a = new Rng(1).normal(size(aShape));
+      const b = new Rng(2).normal(size(bShape)).map((v) => v + 3); // away from 0 for div
+      for (const [op, f] of Object.entries(ops)) {
+        const got = cpu.binary(op as keyof typeof ops, a, aShape, b, bShape, out) as Float32Array;
+        expect(got.length).toBe(size(out));
+        // float32 operations are correctly rounded: equal to the float64 result rounded once
+        const wrong: string[] = [];
+        for (let i = 0; i < got.length; i++) {
+          const want = Math.fround(f(at(a, aShape, out, i), at(b, bShape, out, i)));
+          if (got[i] !== want && wrong.length < 3) wrong.push(`${op} at ${i}: ${got[i]}, expected ${want}`);
+        }
+        expect(wrong).toEqual([]);
+      }
+    });
+  }
 });

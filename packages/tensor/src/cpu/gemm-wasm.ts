@@ -15,12 +15,14 @@ const UNROLL = 4;
 /**
  * Emits the micro-kernel driver: for every panel `jp < nPanels` of packed B and every tile of MR rows
  * (`mTiles` of them), `C[tile] (+)= A[tile, 0:kc] · Bpanel[0:kc]`, accumulating into C when `acc`.
- * Parameters (all i32, addresses in bytes): a, aStride, b, c, ldc, mTiles, nPanels, kc, acc.
+ * Parameters (all i32, addresses in bytes): a, aStride, b, c, ldc, mTiles, nPanels, kc, acc, ldb, panelBytes.
+ * Row p of a B panel starts `ldb` after row p − 1 and panels start `panelBytes` apart: `NR·4` and
+ * `kc·NR·4` for a packed block, `n·4` and `NR·4` for B read in place.
  * Non-transposed A: element (i, p) at `a + i·aStride + 4p`; transposed: at `a + p·aStride + 4i`.
  */
 function kernel(transA: boolean, fma: boolean): Code {
-  const f = new Code(9);
-  const [a, aStride, b, c, ldc, mTiles, nPanels, kc, acc] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const f = new Code(11);
+  const [a, aStride, b, c, ldc, mTiles, nPanels, kc, acc, ldb, panelBytes] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const jp = f.local(I32);
   const bp = f.local(I32);
   const ci = f.local(I32);
@@ -29,7 +31,6 @@ function kernel(transA: boolean, fma: boolean): Code {
   const p = f.local(I32);
   const pb = f.local(I32);
   const tmp = f.local(I32);
-  const panelBytes = f.local(I32);
   const pa: number[] = [];
   for (let r = 0; r < (transA ? 1 : MR); r++) pa.push(f.local(I32));
   const accs: number[] = [];
@@ -42,8 +43,9 @@ function kernel(transA: boolean, fma: boolean): Code {
   const step = (u: number) => {
     for (let v = 0; v < NV; v++)
       f.get(pb)
-        .v128Load((u * NR + v * 4) * 4)
+        .v128Load(v * 16)
         .set(bv[v]);
+    f.incBy(pb, ldb);
     for (let r = 0; r < MR; r++) {
       if (transA) f.get(pa[0]).loadSplat(r * 4);
       else f.get(pa[r]).loadSplat(u * 4);
@@ -57,10 +59,6 @@ function kernel(transA: boolean, fma: boolean): Code {
     if (transA) f.incBy(pa[0], aStride);
   };
 
-  f.get(kc)
-    .i32(NR * 4)
-    .mul()
-    .set(panelBytes);
   f.i32(0).set(jp);
   f.get(b).set(bp);
   f.loop(); // over panels
@@ -103,7 +101,6 @@ function kernel(transA: boolean, fma: boolean): Code {
   f.get(p).i32(UNROLL).ltU().brIf(1);
   for (let u = 0; u < UNROLL; u++) step(u);
   if (!transA) for (let r = 0; r < MR; r++) f.inc(pa[r], UNROLL * 4);
-  f.inc(pb, UNROLL * NR * 4);
   f.inc(p, -UNROLL);
   f.br(0);
   f.end().end();
@@ -112,7 +109,6 @@ function kernel(transA: boolean, fma: boolean): Code {
   f.get(p).eqz().brIf(1);
   step(0);
   if (!transA) for (let r = 0; r < MR; r++) f.inc(pa[r], 4);
-  f.inc(pb, NR * 4);
   f.inc(p, -1);
   f.br(0);
   f.end().end();
@@ -149,6 +145,8 @@ type KernelFn = (
   nPanels: number,
   kc: number,
   acc: number,
+  ldb: number,
+  panelBytes: number,
 ) => void;
 
 /** Bytes of the gemm module, with or without relaxed-SIMD FMA. @internal */
@@ -208,27 +206,39 @@ export class WasmGemm {
     const mPad = roundUp(m, MR);
     const nPad = roundUp(n, NR);
     const kcMax = Math.min(k, KC);
-    // layout (floats): A (padded so tiles past the last row stay in bounds) | packed B block | C
+    // B whose rows are whole panels is read in place (one copy, no packing); otherwise packed per depth block
+    const inPlace = !transB && n === nPad;
+    // layout (floats): A (padded so tiles past the last row stay in bounds) | B or its packed block | C
     const aLen = transA ? k * m + MR : mPad * k;
     const aPtr = 0;
     const bPtr = roundUp(aLen, 4);
-    const cPtr = bPtr + kcMax * nPad;
+    const cPtr = bPtr + (inPlace ? k * n : kcMax * nPad);
     const mem = this.reserve((cPtr + mPad * nPad) * 4);
     mem.set(A.subarray(aOff, aOff + m * k), aPtr);
+    if (inPlace) mem.set(B.subarray(bOff, bOff + k * n), bPtr);
     const nPanels = nPad / NR;
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = Math.min(KC, k - p0);
-      packB(B, bOff, mem, bPtr, p0, kc, k, n, nPanels, transB);
+      if (!inPlace) packB(B, bOff, mem, bPtr, p0, kc, k, n, nPanels, transB);
+      const b = (inPlace ? bPtr + p0 * n : bPtr) * 4;
+      const ldb = inPlace ? n * 4 : NR * 4;
+      const panelBytes = inPlace ? NR * 4 : kc * NR * 4;
       for (let i0 = 0; i0 < mPad; i0 += MC) {
         const rows = Math.min(MC, mPad - i0);
         const c = (cPtr + i0 * nPad) * 4;
+        const acc = p0 > 0 ? 1 : 0;
         if (transA)
-          this.gemmT((aPtr + p0 * m + i0) * 4, m * 4, bPtr * 4, c, nPad * 4, rows / MR, nPanels, kc, p0 > 0 ? 1 : 0);
-        else this.gemmN((aPtr + i0 * k + p0) * 4, k * 4, bPtr * 4, c, nPad * 4, rows / MR, nPanels, kc, p0 > 0 ? 1 : 0);
+          this.gemmT((aPtr + p0 * m + i0) * 4, m * 4, b, c, nPad * 4, rows / MR, nPanels, kc, acc, ldb, panelBytes);
+        else this.gemmN((aPtr + i0 * k + p0) * 4, k * 4, b, c, nPad * 4, rows / MR, nPanels, kc, acc, ldb, panelBytes);
       }
     }
     if (nPad === n) out.set(mem.subarray(cPtr, cPtr + m * n), oOff);
-    else for (let i = 0; i < m; i++) out.set(mem.subarray(cPtr + i * nPad, cPtr + i * nPad + n), oOff + i * n);
+    else if (n >= NR) {
+      for (let i = 0; i < m; i++) out.set(mem.subarray(cPtr + i * nPad, cPtr + i * nPad + n), oOff + i * n);
+    } else {
+      // narrow rows (an energy head, a 2-D input gradient): element copies beat a subarray per row
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[oOff + i * n + j] = mem[cPtr + i * nPad + j];
+    }
   }
 }
 

@@ -159,17 +159,16 @@ export class Code {
   f32x4Div(): this {
     return this.simd(0xe7);
   }
-  f32x4Min(): this {
-    return this.simd(0xe8);
+  /** Pseudo-minimum `b < a ? b : a` (one instruction on x86; keeps a NaN in `a`). */
+  f32x4Pmin(): this {
+    return this.simd(0xea);
   }
-  f32x4Max(): this {
-    return this.simd(0xe9);
+  /** Pseudo-maximum `a < b ? b : a` (one instruction on x86; keeps a NaN in `a`). */
+  f32x4Pmax(): this {
+    return this.simd(0xeb);
   }
   f32x4Neg(): this {
     return this.simd(0xe1);
-  }
-  f32x4Nearest(): this {
-    return this.simd(0x6a);
   }
   f32x4Gt(): this {
     return this.simd(0x44);
@@ -182,9 +181,6 @@ export class Code {
   }
   i32x4Shl(): this {
     return this.simd(0xab);
-  }
-  i32x4TruncSatF32x4(): this {
-    return this.simd(0xf8);
   }
   v128Bitselect(): this {
     return this.simd(0x52);
