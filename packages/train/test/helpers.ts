@@ -1,6 +1,5 @@
-import type { Distribution, Estimator, Metric } from '@joule/core';
+import type { ConditionalBatch, Distribution, Estimator, Metric } from '@joule/core';
 import { grad, type Rng, randn, type Tensor, tensor } from '@joule/tensor';
-import type { ConditionalBatch } from '@joule/core';
 
 /** What can go wrong in {@link GaussianMeanEstimator}, to test the NaN/Inf guard. */
 export interface Rig {

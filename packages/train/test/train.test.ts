@@ -211,6 +211,38 @@ describe('train: NaN/Inf guard', () => {
     expect(readCheckpoint((await storage.read('checkpoint.safetensors'))!).step).toBe(5);
   });
 
+  it('stops when a real energy blows up: E(x) = exp(a)·|x|²/2 with a rigged to grow by 25 per step', async () => {
+    // exp(a) overflows float32 (max ≈ 3.4e38) once a = 100, at step 5: the batch's mean energy,
+    // computed with tensor ops, is then +Infinity.
+    let a = 0;
+    const energy = (x: Tensor): Tensor =>
+      x
+        .square()
+        .sum([1])
+        .mul(0.5)
+        .mul(tensor(Math.exp(a)));
+    const blowUp = {
+      name: 'blow-up',
+      energy,
+      async step(batch: Tensor) {
+        const loss = (await energy(batch).mean().data())[0]!;
+        a += 25;
+        return { loss };
+      },
+      state: () => ({ params: { a: tensor([a]) } }),
+      load(state: Record<string, unknown>) {
+        a = (state as { params: { a: Tensor } }).params.a.dataSync()[0]!;
+      },
+    };
+    const storage = memoryStorage();
+    const run = train(blowUp, data, { steps: 20, batchSize, checkpointEvery: 2, storage });
+    await expect(run).rejects.toThrow(JouleError);
+    await expect(run).rejects.toThrow(/'loss'.*Infinity at step 5/);
+    const ck = readCheckpoint((await storage.read('checkpoint.safetensors'))!);
+    expect(ck.step).toBe(4);
+    expect(ck.history.map((h) => Number.isFinite(h.values.loss))).toEqual([true, true, true, true]);
+  });
+
   it('checks the parameters at the end even without storage', async () => {
     const run = train(new GaussianMeanEstimator(dim, { infParameterAt: 4 }), data, { steps: 4, batchSize });
     await expect(run).rejects.toThrow(/theta'.*at step 4/);

@@ -170,7 +170,7 @@ export interface ScatterOptions {
   data?: Tensor;
   /** At most this many points of each set are drawn, the first ones (default 2000). */
   maxPoints?: number;
-  /** Fixed axis range for both axes; by default it fits the points. */
+  /** Fixed axis range for both axes (points outside are clipped); by default it fits the points. */
   domain?: [number, number];
   /** The plot's title. */
   title?: string;
@@ -214,7 +214,8 @@ export async function scatterPlot(samples: Tensor, options: ScatterOptions = {})
     data: { values },
     width: size,
     height: size,
-    mark: { type: 'circle', size: 8, opacity: 0.6 },
+    // with a fixed domain, points outside it are clipped rather than drawn over the axes
+    mark: { type: 'circle', size: 8, opacity: 0.6, clip: options.domain !== undefined },
     encoding: {
       x: { field: 'x', type: 'quantitative', scale, title: 'x₁' },
       y: { field: 'y', type: 'quantitative', scale, title: 'x₂' },

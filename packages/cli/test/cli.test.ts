@@ -1,0 +1,365 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConditionalBatch, Estimator } from '@joule/core';
+import { Rng, type Tensor } from '@joule/tensor';
+import { readCheckpoint } from '@joule/train';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliIO, datasetRegistry, estimatorRegistry, metricRegistry, resolveConfig, runCli } from '../src/index.js';
+import { buildRun, drawSamples } from '../src/pipeline.js';
+import { decodePng } from './png.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'joule-cli-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Runs the CLI in `cwd`, capturing its output. */
+async function joule(args: string[], cwd = root, isTTY = false): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIO = {
+    stdout: { write: (s: string) => (out += s), isTTY, columns: 100 },
+    stderr: { write: (s: string) => (err += s) },
+    cwd,
+  };
+  const code = await runCli(args, io);
+  return { code, out, err };
+}
+
+const tiny = ['--batch-size', '32', '--train-size', '256', '--eval-samples', '64'];
+
+async function paramsOf(dir: string): Promise<Float32Array[]> {
+  const ck = readCheckpoint(await readFile(join(dir, 'checkpoints', 'checkpoint.safetensors')));
+  const leaves: Float32Array[] = [];
+  const visit = (v: unknown): void => {
+    if (v !== null && typeof v === 'object' && 'dataSync' in v)
+      leaves.push(Float32Array.from((v as Tensor).dataSync()));
+    else if (v !== null && typeof v === 'object') for (const k of Object.keys(v).sort()) visit((v as never)[k]);
+  };
+  visit(ck.estimatorState);
+  return leaves;
+}
+
+describe('joule train, end to end on a tiny run', () => {
+  it('trains R-NCE on the conditional pinwheel and writes checkpoint, metrics, PNGs and the report', async () => {
+    const out = join(root, 'rnce');
+    const {
+      code,
+      out: stdout,
+      err,
+    } = await joule([
+      'train',
+      '--estimator',
+      'rnce',
+      '--dataset',
+      'cond-pinwheel',
+      '--steps',
+      '6',
+      ...tiny,
+      '--set',
+      'langevinSteps=5',
+      '--out',
+      out,
+    ]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/6\/6 .* it\/s .*loss/);
+    expect(stdout).toContain(`written to ${out}`);
+    const files = await readdir(out);
+    for (const f of ['config.json', 'metrics.json', 'report.html', 'density.png', 'training.png'])
+      expect(files).toContain(f);
+    expect(files.filter((f) => f.startsWith('samples-spokes-') && f.endsWith('.png'))).toHaveLength(4);
+    expect(existsSync(join(out, 'checkpoints', 'checkpoint.safetensors'))).toBe(true);
+
+    const { metrics, step } = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
+    expect(step).toBe(6);
+    // one Bhattacharyya coefficient per spoke count and their mean, each in (0, 1]
+    for (const spokes of [4, 5, 6, 7]) expect(metrics[`bhattacharyya[spokes=${spokes}]`]).toBeGreaterThan(0);
+    expect(metrics.bhattacharyya).toBeGreaterThan(0);
+    expect(metrics.bhattacharyya).toBeLessThanOrEqual(1);
+
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).not.toMatch(/<script|src="http/);
+    expect(html.match(/<svg/g)!.length).toBeGreaterThanOrEqual(6); // density, 4 sample panels, training
+    expect(html).toContain('<h2>Metrics</h2>');
+    expect(html).toContain('bhattacharyya[spokes=4]');
+    expect(html).toContain(String(Number(metrics.bhattacharyya.toPrecision(6))));
+    expect(html).toContain('<h2>Configuration</h2>');
+    expect(html).toContain('cond-pinwheel');
+    expect(html).toContain('spokes=7'); // the conditional panel titles
+  });
+
+  it('writes PNGs that decode and are not blank', async () => {
+    const png = decodePng(new Uint8Array(await readFile(join(root, 'rnce', 'density.png'))));
+    expect(png.width).toBeGreaterThan(400); // four 200-pixel panels at scale 2
+    const colors = new Set<number>();
+    for (let i = 0; i < png.pixels.length; i += png.channels)
+      colors.add((png.pixels[i]! << 16) | (png.pixels[i + 1]! << 8) | png.pixels[i + 2]!);
+    // a blank image has one color; a density heatmap with a color scale has many
+    expect(colors.size).toBeGreaterThan(50);
+  });
+
+  it('samples and evaluates a trained unconditional run that has no sampler of its own (ULA fallback)', async () => {
+    const out = join(root, 'dsm');
+    const trained = await joule(
+      ['train', '--estimator', 'dsm', '--dataset', '8gaussians', '--steps', '4', ...tiny, '--sample-steps', '5'].concat(
+        ['--metrics', 'bhattacharyya,mmd2', '--out', out],
+      ),
+    );
+    expect(trained.err).toBe('');
+    expect(trained.code).toBe(0);
+    expect(await readdir(out)).toContain('samples.png');
+
+    const sampled = await joule(['sample', '--run', out, '--n', '50']);
+    expect(sampled.code).toBe(0);
+    const csv = (await readFile(join(out, 'samples.csv'), 'utf8')).trim().split('\n');
+    expect(csv[0]).toBe('x1,x2');
+    expect(csv).toHaveLength(51);
+    expect(csv.slice(1).every((line) => line.split(',').map(Number).every(Number.isFinite))).toBe(true);
+
+    const evaluated = await joule(['eval', '--run', out, '--metrics', 'mmd2', '--eval-samples', '40']);
+    expect(evaluated.code).toBe(0);
+    const { metrics } = JSON.parse(await readFile(join(out, 'eval.json'), 'utf8'));
+    expect(Object.keys(metrics)).toEqual(['mmd2']);
+    expect(evaluated.out).toMatch(/mmd2\s+\S+/);
+  });
+
+  it('draws a progress bar on a terminal', async () => {
+    const { code, out } = await joule(
+      ['train', '--estimator', 'nce', '--dataset', 'moons', '--steps', '3', ...tiny, '--sample-steps', '2'].concat([
+        '--metrics',
+        'mmd2',
+        '--out',
+        join(root, 'tty'),
+      ]),
+      root,
+      true,
+    );
+    expect(code).toBe(0);
+    // each redraw clears the line (carriage return, ESC [2K) and draws the bar
+    expect(out).toContain('\r\u001b[2K[');
+    expect(out).toMatch(/\[#+\] 3\/3 .*ETA/);
+  });
+});
+
+describe('joule train --resume', () => {
+  it('continues an interrupted run to the same parameters and history as an uninterrupted one', async () => {
+    const common = ['--estimator', 'cnce', '--dataset', 'rings', ...tiny, '--metrics', 'mmd2', '--sample-steps', '2'];
+    const straight = join(root, 'straight');
+    const split = join(root, 'split');
+    expect((await joule(['train', ...common, '--steps', '10', '--out', straight])).code).toBe(0);
+    expect((await joule(['train', ...common, '--steps', '4', '--checkpoint-every', '2', '--out', split])).code).toBe(0);
+    const resumed = await joule(['train', ...common, '--steps', '10', '--out', split, '--resume']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.out).toContain('resumed from step 4');
+    const a = await paramsOf(straight);
+    const b = await paramsOf(split);
+    expect(b.length).toBe(a.length);
+    expect(b.map((leaf) => Array.from(leaf))).toEqual(a.map((leaf) => Array.from(leaf)));
+    const historyOf = async (dir: string) =>
+      readCheckpoint(await readFile(join(dir, 'checkpoints', 'checkpoint.safetensors'))).history;
+    expect(await historyOf(split)).toEqual(await historyOf(straight));
+  });
+
+  it('refuses to resume with a different configuration', async () => {
+    const { code, err } = await joule([
+      'train',
+      '--estimator',
+      'cnce',
+      '--dataset',
+      'rings',
+      ...tiny,
+      '--seed',
+      '3',
+      '--steps',
+      '12',
+      '--out',
+      join(root, 'split'),
+      '--resume',
+    ]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/configuration differs/);
+  });
+});
+
+describe('configuration and flag validation', () => {
+  async function rejected(args: string[], message: RegExp): Promise<void> {
+    const out = join(root, `never-${Math.random().toString(36).slice(2)}`);
+    const { code, err } = await joule([...args, '--out', out]);
+    expect(err).toMatch(message);
+    expect(code).toBe(2);
+    expect(existsSync(out)).toBe(false); // nothing started
+  }
+
+  async function configFile(content: unknown): Promise<string> {
+    const path = join(root, `config-${Math.random().toString(36).slice(2)}.json`);
+    await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  }
+
+  const base = { estimator: 'rnce', dataset: 'cond-pinwheel' };
+
+  it('names an unknown key, a wrong type and an out-of-range value in a configuration file', async () => {
+    await rejected(['train', '--config', await configFile({ ...base, stepz: 10 })], /'.*\.stepz' expected a known key/);
+    await rejected(
+      ['train', '--config', await configFile({ ...base, steps: 'many' })],
+      /'.*\.steps' expected an integer in \[1, 10000000\], got string "many"/,
+    );
+    await rejected(
+      ['train', '--config', await configFile({ ...base, batchSize: 0 })],
+      /'.*\.batchSize' expected an integer in \[1, 1000000\], got 0/,
+    );
+    await rejected(
+      ['train', '--config', await configFile({ ...base, estimatorOptions: { k: -1 } })],
+      /'.*\.estimatorOptions\.k' expected an integer in \[1, 1024\], got -1/,
+    );
+    await rejected(
+      ['train', '--config', await configFile({ ...base, estimatorOptions: { sigma: 1 } })],
+      /estimatorOptions\.sigma' expected a known key \(width, depth, lr, k/,
+    );
+    await rejected(['train', '--config', await configFile('{ "steps": ')], /not valid JSON/);
+    await rejected(['train', '--config', await configFile([1, 2])], /must hold a JSON object/);
+    await rejected(['train', '--config', join(root, 'missing.json')], /cannot read the configuration file/);
+  });
+
+  it('rejects bad flags before anything runs', async () => {
+    await rejected(
+      ['train', '--estimator', 'rnce', '--dataset', 'cond-pinwheel', '--stepz', '3'],
+      /unknown flag --stepz/,
+    );
+    await rejected(
+      ['train', '--estimator', 'rnce', '--dataset', 'cond-pinwheel', '--steps', '2.5'],
+      /'--steps' expected an integer/,
+    );
+    await rejected(
+      ['train', '--estimator', 'rnce', '--dataset', 'cond-pinwheel', '--steps', 'abc'],
+      /'--steps' expected an integer/,
+    );
+    await rejected(
+      ['train', '--estimator', 'rnce', '--dataset', 'cond-pinwheel', '--set', 'k=0'],
+      /'--set k' expected an integer in \[1, 1024\]/,
+    );
+    await rejected(
+      ['train', '--estimator', 'rnce', '--dataset', 'cond-pinwheel', '--set', 'kk=3'],
+      /'--set kk' expected an option of 'rnce'/,
+    );
+    await rejected(['train', '--estimator', 'magic', '--dataset', 'moons'], /'--estimator' expected one of rnce, ibc/);
+    await rejected(
+      ['train', '--estimator', 'cnce', '--dataset', 'cond-pinwheel'],
+      /a conditional estimator for the conditional dataset 'cond-pinwheel'/,
+    );
+    await rejected(['train', '--dataset', 'moons'], /missing --estimator/);
+    await rejected(
+      ['train', '--estimator', 'rnce', '--dataset', 'moons', '--metrics', 'bc'],
+      /'--metrics' expected names among bhattacharyya/,
+    );
+    await rejected(['train', '--estimator', 'rnce', '--dataset', 'moons', '--steps'], /--steps needs a value/);
+  });
+
+  it('lets flags override the file, and fills in defaults', () => {
+    const config = resolveConfig({ ...base, steps: 7, estimatorOptions: { k: 3 } });
+    expect(config.steps).toBe(7);
+    expect(config.batchSize).toBe(128);
+    expect(config.estimatorOptions.k).toBe(3);
+    expect(config.estimatorOptions.lr).toBe(3e-3);
+  });
+});
+
+describe('joule list, help and usage errors', () => {
+  it('lists every estimator, dataset and metric with a description', async () => {
+    const { code, out } = await joule(['list']);
+    expect(code).toBe(0);
+    for (const name of [
+      ...Object.keys(estimatorRegistry),
+      ...Object.keys(datasetRegistry),
+      ...Object.keys(metricRegistry),
+    ])
+      expect(out).toMatch(new RegExp(`\\n  ${name}\\s+\\S`));
+    expect((await joule(['list', 'metrics'])).out).not.toContain('Estimators');
+    expect((await joule(['list', 'nothing'])).code).toBe(2);
+  });
+
+  it('prints help for every command', async () => {
+    for (const command of ['train', 'sample', 'eval', 'list', 'bench']) {
+      const { code, out } = await joule([command, '--help']);
+      expect(code).toBe(0);
+      expect(out).toContain(`Usage: joule ${command}`);
+    }
+    expect((await joule(['--help'])).out).toContain('Commands:');
+    const unknown = await joule(['trian']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain("unknown command 'trian'");
+  });
+
+  it('says clearly when sample/eval find no trained run', async () => {
+    const { code, err } = await joule(['sample', '--run', join(root, 'nothing-here')]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/no trained run in .*nothing-here/);
+  });
+});
+
+describe('joule bench', () => {
+  it('lists the reproductions with their first-line descriptions and runs one with its flags', async () => {
+    const repo = join(root, 'repo');
+    await mkdir(join(repo, 'bench', 'papers', 'toy-paper'), { recursive: true });
+    await writeFile(join(repo, 'pnpm-workspace.yaml'), 'packages: []\n');
+    await writeFile(
+      join(repo, 'bench', 'papers', 'toy-paper', 'run.mjs'),
+      `// reproduces the toy paper\nimport { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(join(repo, 'args.json'))}, JSON.stringify(process.argv.slice(2)));\nprocess.exit(process.argv.includes('--fail') ? 3 : 0);\n`,
+    );
+    const sub = join(repo, 'bench');
+    const listed = await joule(['bench'], sub);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(/toy-paper\s+reproduces the toy paper/);
+    const ran = await joule(['bench', 'toy-paper', '--quick', '--seeds', '2'], sub);
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(await readFile(join(repo, 'args.json'), 'utf8'))).toEqual(['--quick', '--seeds', '2']);
+    expect((await joule(['bench', 'toy-paper', '--fail'], sub)).code).toBe(3);
+    const missing = await joule(['bench', 'nope'], sub);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("no reproduction named 'nope'");
+  });
+
+  it('says so outside the repository', async () => {
+    const { code, err } = await joule(['bench'], tmpdir());
+    expect(code).toBe(1);
+    expect(err).toMatch(/inside a checkout of it/);
+  });
+});
+
+describe('the estimator registry', () => {
+  it('builds every registered estimator for its datasets, trains two steps and samples finite points', async () => {
+    for (const entry of Object.values(estimatorRegistry)) {
+      const dataset = entry.conditional ? 'cond-spiral' : 'moons';
+      const config = resolveConfig({
+        estimator: entry.name,
+        dataset,
+        trainSize: 64,
+        batchSize: 16,
+        sampleSteps: 2,
+        estimatorOptions: { width: 8, depth: 1 },
+      });
+      const run = buildRun(config);
+      expect(run.estimator.name).toBeTypeOf('string');
+      const rng = new Rng(0);
+      for (let i = 0; i < 2; i++) {
+        const x = run.data.x.slice([0, 0], [16, 2]);
+        const batch =
+          run.data.context === undefined
+            ? x
+            : { x, context: run.data.context.slice([0, 0], [16, run.dataset.contextDim]) };
+        const values = await (run.estimator as Estimator<Tensor | ConditionalBatch>).step(batch, rng);
+        expect(Object.values(values).every(Number.isFinite), `${entry.name} step values`).toBe(true);
+      }
+      const context = run.dataset.evaluationContexts?.[0]?.context(10);
+      const samples = await drawSamples(run, 10, rng, context);
+      expect(samples.shape, entry.name).toEqual([10, 2]);
+      expect(Array.from(await samples.data()).every(Number.isFinite), `${entry.name} samples`).toBe(true);
+    }
+  });
+});
