@@ -161,7 +161,8 @@ async function runSeed(seed) {
       const stats = await est.step(data, rng);
       if (name === 'Jarzynski') {
         if (log) curves[curves.length - 1].ess = stats.ess;
-        replay.next = est.params;
+        // own handles: the trained estimator disposes its parameters when it next steps
+        replay.next = Object.fromEntries(Object.entries(est.params).map(([k, t]) => [k, t.stopGradient()]));
         await shadow.step(data, rng);
       }
     }

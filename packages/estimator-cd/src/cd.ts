@@ -1,6 +1,14 @@
-import { assertInRange, assertPositiveInt, type EnergyFn, type Estimator, JouleError, type Kernel } from '@joule/core';
+import {
+  assertInRange,
+  assertPositiveInt,
+  type Distribution,
+  type EnergyFn,
+  type Estimator,
+  JouleError,
+  type Kernel,
+} from '@joule/core';
 import type { BaseHyper, Optimizer, OptimizerState, ParamTree } from '@joule/nn';
-import { type Rng, stopGradient, type Tensor, tensor, valueAndGrad } from '@joule/tensor';
+import { flattenTree, keep, type Rng, stopGradient, Tensor, tensor, tidy, valueAndGrad } from '@joule/tensor';
 
 /**
  * An energy with explicit parameters: `(params, x) => E_θ(x)`, `[n, d]` to `[n]`, `p_θ ∝ exp(−E_θ)`.
@@ -61,6 +69,27 @@ export interface ContrastiveDivergenceOptions<P extends ParamTree, S extends Cha
   chainBatch?: number;
   /** PCD: probability that a drawn chain restarts at a data point (replay-buffer style); 0 by default. */
   reinitProb?: number;
+  /**
+   * Where chains start when no data is at hand: PCD's initial persistent chains (drawn from the
+   * first batch when omitted), and the starts of `sample` when it is given no `start` points.
+   */
+  init?: Distribution;
+}
+
+/**
+ * Options of {@link ContrastiveDivergence.sample}.
+ *
+ * @example
+ * ```ts
+ * const x = await cd.sample(500, rng, undefined, { start: data });
+ * ```
+ */
+export interface ContrastiveDivergenceSampleOptions {
+  /**
+   * Points `[m, d]` whose rows (drawn with replacement) start the chains: CD's kernel runs, or PCD's
+   * persistent chains when `sample` comes before the first step. `options.init` is used otherwise.
+   */
+  start?: Tensor;
 }
 
 /**
@@ -88,6 +117,13 @@ function uniformRows(x: Tensor, count: number, rng: Rng): Tensor {
   const idx = new Float32Array(count);
   for (let i = 0; i < count; i++) idx[i] = Math.min(n - 1, Math.floor(u[i] * n));
   return x.indexSelect(tensor(idx, [count]), 0);
+}
+
+/** A copy of the values of `t`, which is then disposed. */
+function readAndDispose(t: Tensor): Float32Array {
+  const values = Float32Array.from(t.dataSync());
+  t.dispose();
+  return values;
 }
 
 /**
@@ -124,11 +160,14 @@ export class ContrastiveDivergence<P extends ParamTree, S extends ChainPositions
   private readonly kernel: Kernel<S, unknown>;
   private readonly mode: 'cd' | 'pcd';
   private readonly numChains?: number;
+  private readonly init?: Distribution;
   private theta: P;
+  /** The parameter tensors this estimator made (the optimizer's outputs), which it may dispose. */
+  private readonly owned = new WeakSet<Tensor>();
   private chains: Float32Array | null = null;
   private iter = 0;
 
-  /** Builds the estimator; PCD chains are drawn from the first batch. */
+  /** Builds the estimator; PCD chains are drawn from `options.init`, else from the first batch. */
   constructor(options: ContrastiveDivergenceOptions<P, S>) {
     const op = 'ContrastiveDivergence';
     if (options === null || typeof options !== 'object')
@@ -156,6 +195,9 @@ export class ContrastiveDivergence<P extends ParamTree, S extends ChainPositions
     }
     const reinit = options.reinitProb ?? 0;
     assertInRange(op, 'options.reinitProb', reinit, 0, 1);
+    if (options.init !== undefined && (typeof options.init?.sample !== 'function' || !(options.init.dim >= 1)))
+      throw new JouleError(op, 'options.init', 'a Distribution (dim, sample)', String(options.init));
+    this.init = options.init;
     this.name = options.mode;
     this.mode = options.mode;
     this.energyFn = options.energy;
@@ -211,22 +253,32 @@ export class ContrastiveDivergence<P extends ParamTree, S extends ChainPositions
     const op = 'ContrastiveDivergence.step';
     if (!batch || !Array.isArray(batch.shape) || batch.shape.length !== 2)
       throw new JouleError(op, 'batch', 'a tensor of shape [n, d]', batch ? `shape [${batch.shape}]` : String(batch));
-    let negatives: Tensor;
-    if (this.mode === 'cd') {
-      const start = this.numChains === undefined ? batch : uniformRows(batch, this.numChains, rng);
-      negatives = this.run(start, rng);
-    } else {
-      negatives = this.persistentStep(batch, rng);
-    }
-    const { value, grad } = valueAndGrad((theta: P) => {
-      const eData = this.energyFn(theta, batch).mean();
-      const eModel = this.energyFn(theta, stopGradient(negatives)).mean();
-      return eData.sub(eModel);
-    })(this.theta);
-    const energyModel = this.energyFn(this.theta, negatives).mean().dataSync()[0];
-    const loss = value.dataSync()[0];
-    if (!Number.isFinite(loss)) throw new JouleError(op, 'loss', 'a finite value', `${loss} at iteration ${this.iter}`);
-    this.theta = this.optimizer.step(this.theta, grad as ParamTree) as P;
+    let loss = 0;
+    let energyModel = 0;
+    const old = this.theta;
+    const next = tidy(() => {
+      let negatives: Tensor;
+      if (this.mode === 'cd') {
+        const start = this.numChains === undefined ? batch : uniformRows(batch, this.numChains, rng);
+        negatives = this.run(start, rng);
+      } else {
+        negatives = this.persistentStep(batch, rng);
+      }
+      const { value, grad } = valueAndGrad((theta: P) => {
+        const eData = this.energyFn(theta, batch).mean();
+        const eModel = this.energyFn(theta, stopGradient(negatives)).mean();
+        return eData.sub(eModel);
+      })(this.theta);
+      energyModel = this.energyFn(this.theta, negatives).mean().dataSync()[0];
+      loss = value.dataSync()[0];
+      if (!Number.isFinite(loss))
+        throw new JouleError(op, 'loss', 'a finite value', `${loss} at iteration ${this.iter}`);
+      return this.optimizer.step(this.theta, grad as ParamTree) as P;
+    });
+    this.theta = next;
+    const reused = new Set(flattenTree(next).leaves);
+    for (const t of flattenTree(old).leaves) if (this.owned.has(t) && !reused.has(t)) t.dispose();
+    for (const t of flattenTree(next).leaves) this.owned.add(t);
     this.iter++;
     return { loss, energyData: loss + energyModel, energyModel };
   }
@@ -235,7 +287,7 @@ export class ContrastiveDivergence<P extends ParamTree, S extends ChainPositions
   private persistentStep(batch: Tensor, rng: Rng): Tensor {
     const n = this.numChains as number;
     const d = batch.shape[1];
-    if (this.chains === null) this.chains = Float32Array.from(uniformRows(batch, n, rng).dataSync());
+    if (this.chains === null) this.chains = this.initialChains(n, rng, batch);
     if (this.chains.length !== n * d)
       throw new JouleError('ContrastiveDivergence.step', 'batch', `dimension ${this.chains.length / n}`, String(d));
     const m = this.chainBatch ?? n;
@@ -267,35 +319,63 @@ export class ContrastiveDivergence<P extends ParamTree, S extends ChainPositions
     return x;
   }
 
+  /** `n` chain starts: rows of `start` (with replacement), else draws from `options.init`. */
+  private initialChains(n: number, rng: Rng, start: Tensor | undefined): Float32Array {
+    if (start !== undefined) return readAndDispose(tidy(() => uniformRows(start, n, rng)));
+    if (this.init === undefined)
+      throw new JouleError(
+        'ContrastiveDivergence.sample',
+        'options.start',
+        'start points, or options.init in the constructor, to start the chains from',
+        'neither',
+      );
+    const init = this.init;
+    return readAndDispose(tidy(() => init.sample(n, rng)));
+  }
+
   /**
-   * CD: `n` points from `mcmcSteps` kernel steps started at rows of `start` drawn with replacement
-   * (pass the data). PCD: `n` of the persistent chains, drawn with replacement.
+   * `n` samples (`[n, d]`). CD: `mcmcSteps` kernel steps from rows of `options.start` drawn with
+   * replacement (pass the data), or from draws of the constructor's `init`. PCD: `n` of the
+   * persistent chains, drawn with replacement; before the first step the chains are first set up
+   * from `options.start` rows or `init` draws (and the first step continues them). CD is
+   * unconditional: a `context` is rejected.
    *
    * @example
    * ```ts
    * const x = await pcd.sample(500, rng);
+   * const y = await cd.sample(500, rng, undefined, { start: data });
    * ```
    */
-  async sample(n: number, rng: Rng, start?: Tensor): Promise<Tensor> {
-    assertPositiveInt('ContrastiveDivergence.sample', 'n', n);
+  async sample(
+    n: number,
+    rng: Rng,
+    context?: Tensor,
+    options: ContrastiveDivergenceSampleOptions = {},
+  ): Promise<Tensor> {
+    const op = 'ContrastiveDivergence.sample';
+    assertPositiveInt(op, 'n', n);
+    if (context !== undefined)
+      throw new JouleError(op, 'context', 'undefined (contrastive divergence is unconditional)', String(context));
+    const { start } = options ?? {};
+    if (start !== undefined && !(start instanceof Tensor && start.rank === 2 && start.shape[0] >= 1))
+      throw new JouleError(op, 'options.start', 'a tensor of shape [m, d] with m ≥ 1', String(start));
     if (this.mode === 'pcd') {
-      if (this.chains === null)
-        throw new JouleError(
-          'ContrastiveDivergence.sample',
-          'this',
-          'a PCD estimator after its first step',
-          'no chains yet',
-        );
-      const d = this.chains.length / (this.numChains as number);
-      return uniformRows(tensor(this.chains, [this.numChains as number, d]), n, rng);
+      const total = this.numChains as number;
+      if (this.chains === null) this.chains = this.initialChains(total, rng, start);
+      const chains = this.chains;
+      const d = chains.length / total;
+      return tidy(() => uniformRows(tensor(chains, [total, d]), n, rng));
     }
-    if (!start)
-      throw new JouleError('ContrastiveDivergence.sample', 'start', 'data points to start CD chains from', 'undefined');
-    return this.run(uniformRows(start, n, rng), rng);
+    if (start !== undefined) return tidy(() => this.run(uniformRows(start, n, rng), rng));
+    const init = this.init;
+    if (init === undefined)
+      throw new JouleError(op, 'options.start', 'data points to start CD chains from (or options.init)', 'undefined');
+    return tidy(() => this.run(init.sample(n, rng), rng));
   }
 
   /**
-   * A snapshot of the run.
+   * A snapshot of the run. Its parameters are new handles on the current values that outlive later
+   * steps (dispose them when done).
    *
    * @example
    * ```ts
@@ -303,8 +383,9 @@ export class ContrastiveDivergence<P extends ParamTree, S extends ChainPositions
    * ```
    */
   state(): ContrastiveDivergenceState<P> {
+    const { leaves, rebuild } = flattenTree(this.theta);
     return {
-      params: this.theta,
+      params: rebuild(leaves.map((t) => keep(t.stopGradient()))) as P,
       optimizer: this.optimizer.state(),
       chains: this.chains ? Array.from(this.chains) : [],
       iteration: this.iter,

@@ -9,6 +9,7 @@ export {
   type ChainPositions,
   ContrastiveDivergence,
   type ContrastiveDivergenceOptions,
+  type ContrastiveDivergenceSampleOptions,
   type ContrastiveDivergenceState,
   type ParametricEnergy,
 } from './cd.js';

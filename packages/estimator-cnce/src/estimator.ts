@@ -1,6 +1,6 @@
 import { type Distribution, type EnergyFn, type Estimator, JouleError } from '@joule/core';
-import { Adam, type OptimizerState, type ParamTree } from '@joule/nn';
-import { noGrad, type Rng, Tensor, valueAndGrad, zeros } from '@joule/tensor';
+import { Adam, descend, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
+import { keep, noGrad, type Rng, Tensor, valueAndGrad, zeros } from '@joule/tensor';
 import { cnceLogOdds, nceLoss, sampleNoisePairs } from './loss.js';
 import type { CnceNoise } from './noise.js';
 
@@ -161,23 +161,26 @@ export class CNCE implements Estimator<Tensor> {
   /** One optimizer step on a data batch `[n, d]`. */
   async step(batch: Tensor, rng: Rng): Promise<Record<string, number>> {
     checkBatch('CNCE.step', batch);
-    const pairs = sampleNoisePairs(this.noise, batch, this.k, rng);
     const params = this.model.parameters();
     let accuracy = 0;
-    const { value, grad } = valueAndGrad((p: ParamTree) => {
-      const f = cnceLogOdds((x) => flatEnergy(this.model.apply(p, x)), pairs);
-      accuracy = noGrad(() => f.gt(0).mean().dataSync()[0] as number);
-      return f.neg().softplus().mean().mul(2);
-    })(params);
-    const loss = (await value.data())[0] as number;
-    if (!Number.isFinite(loss)) throw new JouleError('CNCE.step', 'loss', 'a finite value', String(loss));
-    this.model.load(this.opt.step(params, grad as ParamTree));
+    const loss = await descend('CNCE.step', 'loss', this.model, this.opt, () => {
+      const pairs = sampleNoisePairs(this.noise, batch, this.k, rng);
+      const { value, grad } = valueAndGrad((p: ParamTree) => {
+        const f = cnceLogOdds((x) => flatEnergy(this.model.apply(p, x)), pairs);
+        accuracy = noGrad(() => f.gt(0).mean().dataSync()[0] as number);
+        return f.neg().softplus().mean().mul(2);
+      })(params);
+      return { value, grad: grad as ParamTree };
+    });
     return { loss, accuracy, lossGap: loss - 2 * Math.log(2) };
   }
 
-  /** The parameters and optimizer state. */
+  /**
+   * The parameters and optimizer state. The parameter tensors are new handles on the current values
+   * that outlive later steps (dispose them when done).
+   */
   state(): Record<string, unknown> {
-    return { params: this.model.parameters(), optimizer: this.opt.state() };
+    return { params: snapshot(this.model.parameters()), optimizer: this.opt.state() };
   }
 
   /** Restores what {@link CNCE.state} returned. */
@@ -219,7 +222,7 @@ export class NCE implements Estimator<Tensor> {
   private readonly model: EnergyModel;
   private readonly noise: Distribution;
   private readonly ratio: number;
-  private logNormalizer: Tensor = zeros([]);
+  private logNormalizer: Tensor = keep(zeros([]));
   private readonly opt: StepOptimizer;
 
   /** An NCE estimator training `model` and a log-normalizer. */
@@ -253,25 +256,33 @@ export class NCE implements Estimator<Tensor> {
     checkBatch('NCE.step', batch);
     const n = batch.shape[0] as number;
     const m = Math.max(1, Math.round(this.ratio * n));
-    const { y, lx, ly } = noGrad(() => {
-      const y = this.noise.sample(m, rng);
-      return { y, lx: this.noise.logProb(batch), ly: this.noise.logProb(y) };
-    });
     const params = this.tree();
-    const { value, grad } = valueAndGrad((p: ParamTree) => nceLoss((u) => this.energyOf(p, u), batch, y, lx, ly))(
-      params,
-    );
-    const loss = (await value.data())[0] as number;
-    if (!Number.isFinite(loss)) throw new JouleError('NCE.step', 'loss', 'a finite value', String(loss));
-    const next = this.opt.step(params, grad as ParamTree);
-    this.model.load(next.model as ParamTree);
-    this.logNormalizer = next.logNormalizer as Tensor;
+    const owner = {
+      parameters: () => this.tree(),
+      load: (next: ParamTree) => {
+        this.model.load(next.model as ParamTree);
+        this.logNormalizer = next.logNormalizer as Tensor;
+      },
+    };
+    const loss = await descend('NCE.step', 'loss', owner, this.opt, () => {
+      const { y, lx, ly } = noGrad(() => {
+        const y = this.noise.sample(m, rng);
+        return { y, lx: this.noise.logProb(batch), ly: this.noise.logProb(y) };
+      });
+      const { value, grad } = valueAndGrad((p: ParamTree) => nceLoss((u) => this.energyOf(p, u), batch, y, lx, ly))(
+        params,
+      );
+      return { value, grad: grad as ParamTree };
+    });
     return { loss, logNormalizer: this.logNormalizer.dataSync()[0] as number };
   }
 
-  /** The parameters (model and log-normalizer) and optimizer state. */
+  /**
+   * The parameters (model and log-normalizer) and optimizer state. The parameter tensors are new
+   * handles on the current values that outlive later steps (dispose them when done).
+   */
   state(): Record<string, unknown> {
-    return { params: this.tree(), optimizer: this.opt.state() };
+    return { params: snapshot(this.tree()), optimizer: this.opt.state() };
   }
 
   /** Restores what {@link NCE.state} returned. */

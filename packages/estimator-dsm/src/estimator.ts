@@ -1,5 +1,5 @@
 import { type Distribution, type EnergyFn, type Estimator, JouleError } from '@joule/core';
-import { Adam, type OptimizerState, type ParamTree } from '@joule/nn';
+import { Adam, descend, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
 import { noGrad, type Rng, randint, randn, Tensor, tensor, valueAndGrad, zeros } from '@joule/tensor';
 import { dsmLoss, type NoiseLevels } from './loss.js';
 
@@ -212,50 +212,53 @@ export class DSM implements Estimator<Tensor> {
       );
     }
     const n = batch.shape[0] as number;
-    const draws = noGrad(() => {
-      const eps = randn(batch.shape, rng);
-      let alpha: number | Tensor = 1;
-      let sigma: number | Tensor = this.sigma;
-      let context: Tensor | undefined;
-      if (this.levels) {
-        const t = Array.from(randint([n], 0, this.levels.sigma.length, rng).dataSync());
-        context = tensor(t, [n, 1]);
-        alpha = tensor(
-          t.map((i) => this.levels?.alpha[i] as number),
-          [n, 1],
-        );
-        sigma = tensor(
-          t.map((i) => this.levels?.sigma[i] as number),
-          [n, 1],
-        );
-      }
-      const reg = this.regularizer;
-      const jumps = reg ? reg.noise.sample(n, rng) : undefined;
-      const logRatio = reg && jumps ? reg.noise.logProb(jumps).sub(reg.noise.logProb(batch)) : undefined;
-      return { eps, alpha, sigma, context, jumps, logRatio };
-    });
     const params = this.model.parameters();
     let dsm = 0;
     let cnce = 0;
-    const { value, grad } = valueAndGrad((p: ParamTree) => {
-      const energy: EnergyFn = (u, c) => flat(this.model.apply(p, u, c));
-      const sm = dsmLoss(energy, batch, draws.eps, draws.alpha, draws.sigma, draws.context);
-      dsm = noGrad(() => sm.dataSync()[0] as number);
-      if (!this.regularizer || !draws.jumps || !draws.logRatio) return sm;
-      const f = this.levelZero(p, draws.jumps).sub(this.levelZero(p, batch)).add(draws.logRatio);
-      const c = f.neg().softplus().mean().mul(2);
-      cnce = noGrad(() => c.dataSync()[0] as number);
-      return sm.add(c.mul(this.regularizer.weight));
-    })(params);
-    const loss = (await value.data())[0] as number;
-    if (!Number.isFinite(loss)) throw new JouleError('DSM.step', 'loss', 'a finite value', String(loss));
-    this.model.load(this.opt.step(params, grad as ParamTree));
+    const loss = await descend('DSM.step', 'loss', this.model, this.opt, () => {
+      const draws = noGrad(() => {
+        const eps = randn(batch.shape, rng);
+        let alpha: number | Tensor = 1;
+        let sigma: number | Tensor = this.sigma;
+        let context: Tensor | undefined;
+        if (this.levels) {
+          const t = Array.from(randint([n], 0, this.levels.sigma.length, rng).dataSync());
+          context = tensor(t, [n, 1]);
+          alpha = tensor(
+            t.map((i) => this.levels?.alpha[i] as number),
+            [n, 1],
+          );
+          sigma = tensor(
+            t.map((i) => this.levels?.sigma[i] as number),
+            [n, 1],
+          );
+        }
+        const reg = this.regularizer;
+        const jumps = reg ? reg.noise.sample(n, rng) : undefined;
+        const logRatio = reg && jumps ? reg.noise.logProb(jumps).sub(reg.noise.logProb(batch)) : undefined;
+        return { eps, alpha, sigma, context, jumps, logRatio };
+      });
+      const { value, grad } = valueAndGrad((p: ParamTree) => {
+        const energy: EnergyFn = (u, c) => flat(this.model.apply(p, u, c));
+        const sm = dsmLoss(energy, batch, draws.eps, draws.alpha, draws.sigma, draws.context);
+        dsm = noGrad(() => sm.dataSync()[0] as number);
+        if (!this.regularizer || !draws.jumps || !draws.logRatio) return sm;
+        const f = this.levelZero(p, draws.jumps).sub(this.levelZero(p, batch)).add(draws.logRatio);
+        const c = f.neg().softplus().mean().mul(2);
+        cnce = noGrad(() => c.dataSync()[0] as number);
+        return sm.add(c.mul(this.regularizer.weight));
+      })(params);
+      return { value, grad: grad as ParamTree };
+    });
     return this.regularizer ? { loss, dsm, cnce } : { loss, dsm };
   }
 
-  /** The parameters and optimizer state. */
+  /**
+   * The parameters and optimizer state. The parameter tensors are new handles on the current values
+   * that outlive later steps (dispose them when done).
+   */
   state(): Record<string, unknown> {
-    return { params: this.model.parameters(), optimizer: this.opt.state() };
+    return { params: snapshot(this.model.parameters()), optimizer: this.opt.state() };
   }
 
   /** Restores what {@link DSM.state} returned. */

@@ -1,6 +1,7 @@
 import { assertFinite, assertPositiveInt, JouleError } from '@joule/core';
 import type { BaseHyper, Optimizer, OptimizerState, ParamTree } from '@joule/nn';
-import { noGrad, type Rng, randn, type Tensor, tensor, valueAndGrad } from '@joule/tensor';
+import { dispose, noGrad, type Rng, randn, type Tensor, tensor, tidy, valueAndGrad } from '@joule/tensor';
+import { Ownership, snapshot } from './ownership.js';
 
 /**
  * A time-conditioned network `(params, x, t) => [n, d]` with `x` `[n, d]` and `t` `[n, 1]` holding
@@ -239,6 +240,7 @@ export class DDPMTrainer<P extends ParamTree> {
   private readonly optimizer: Optimizer<BaseHyper>;
   private phi: P;
   private dim = 0;
+  private readonly ownership = new Ownership();
 
   /** Builds the trainer. */
   constructor(options: DDPMTrainerOptions<P>) {
@@ -282,10 +284,22 @@ export class DDPMTrainer<P extends ParamTree> {
     if (batch?.rank !== 2)
       throw new JouleError('DDPMTrainer.step', 'batch', 'a tensor [n, d]', batch ? `[${batch.shape}]` : String(batch));
     this.dim = batch.shape[1];
-    const { value, grad } = valueAndGrad((p: P) => this.diffusion.ddpmLoss(this.epsNet, p, batch, rng))(this.phi);
-    const loss = (await value.data())[0];
+    const { value, grad } = tidy(() =>
+      valueAndGrad((p: P) => this.diffusion.ddpmLoss(this.epsNet, p, batch, rng))(this.phi),
+    );
+    let loss: number;
+    try {
+      loss = (await value.data())[0];
+    } finally {
+      value.dispose();
+    }
+    if (!Number.isFinite(loss)) dispose(grad);
     assertFinite('DDPMTrainer.step', 'loss', loss);
-    this.phi = this.optimizer.step(this.phi, grad as ParamTree) as P;
+    const previous = this.phi;
+    this.phi = tidy(() => this.optimizer.step(previous, grad as ParamTree) as P);
+    dispose(grad);
+    this.ownership.adopt(this.phi, previous);
+    this.ownership.retire(previous, this.phi);
     return { loss };
   }
 
@@ -300,12 +314,15 @@ export class DDPMTrainer<P extends ParamTree> {
   async sample(n: number, rng: Rng, dim = this.dim): Promise<Tensor> {
     if (!(dim > 0))
       throw new JouleError('DDPMTrainer.sample', 'dim', 'a positive dimension (train first)', String(dim));
-    const traj = this.diffusion.trajectory(this.policyMean, this.phi, n, dim, rng);
-    return traj[traj.length - 1];
+    return tidy(() => {
+      const traj = this.diffusion.trajectory(this.policyMean, this.phi, n, dim, rng);
+      return traj[traj.length - 1];
+    });
   }
 
   /**
-   * `{ params, optimizer }` for {@link DDPMTrainer.load}.
+   * `{ params, optimizer }` for {@link DDPMTrainer.load}; the parameter tensors are new handles on the
+   * current values that outlive later steps (dispose them when done).
    *
    * @example
    * ```ts
@@ -320,7 +337,7 @@ export class DDPMTrainer<P extends ParamTree> {
     /** The data dimension. */
     dim: number;
   } {
-    return { params: this.phi, optimizer: this.optimizer.state(), dim: this.dim };
+    return { params: snapshot(this.phi), optimizer: this.optimizer.state(), dim: this.dim };
   }
 
   /**
@@ -332,6 +349,7 @@ export class DDPMTrainer<P extends ParamTree> {
    * ```
    */
   load(state: { params: P; optimizer: OptimizerState; dim: number }): void {
+    this.ownership.retire(this.phi, state.params);
     this.phi = state.params;
     this.optimizer.load(state.optimizer);
     this.dim = state.dim;

@@ -1,8 +1,22 @@
 import { assertFinite, assertInRange, assertPositiveInt, type EnergyFn, type Estimator, JouleError } from '@joule/core';
 import type { BaseHyper, Optimizer, OptimizerState, ParamTree } from '@joule/nn';
-import { clamp, concat, exp, minimum, type Rng, stopGradient, type Tensor, tensor, valueAndGrad } from '@joule/tensor';
+import {
+  clamp,
+  concat,
+  dispose,
+  exp,
+  keep,
+  minimum,
+  type Rng,
+  stopGradient,
+  type Tensor,
+  tensor,
+  tidy,
+  valueAndGrad,
+} from '@joule/tensor';
 import { GaussianDiffusion, type StepFn } from './diffusion.js';
 import { knnEntropy, knnLogDistances } from './knn.js';
+import { Ownership, snapshot } from './ownership.js';
 
 /**
  * An energy with explicit parameters `(params, x) => [n]` (the paper's `E_θ`, before dividing by τ).
@@ -177,6 +191,7 @@ export class GCD<PE extends ParamTree, PV extends ParamTree, PP extends ParamTre
   private buffer: Tensor[][] = [];
   private dim = 0;
   private iter = 0;
+  private readonly ownership = new Ownership();
 
   /** Builds the estimator. */
   constructor(options: GCDOptions<PE, PV, PP>) {
@@ -276,12 +291,37 @@ export class GCD<PE extends ParamTree, PV extends ParamTree, PP extends ParamTre
     const op = 'GCD.step';
     if (batch?.rank !== 2)
       throw new JouleError(op, 'batch', 'a tensor [n, d]', batch ? `[${batch.shape}]` : String(batch));
-    const [n, d] = batch.shape;
+    const d = batch.shape[1];
     if (this.dim !== 0 && d !== this.dim) throw new JouleError(op, 'batch', `dimension ${this.dim}`, String(d));
     this.dim = d;
+    const start = { theta: this.theta, psi: this.psi, phi: this.phi };
+    let info: Record<string, number> = {};
+    let next: typeof start;
+    try {
+      // Everything made here is freed but the new parameters (and the buffered trajectory, kept).
+      next = tidy(() => {
+        info = this.update(batch, rng, op);
+        return { theta: this.theta, psi: this.psi, phi: this.phi };
+      });
+    } catch (e) {
+      // The intermediate parameters were freed with the rest: continue from the last good ones.
+      this.theta = start.theta;
+      this.psi = start.psi;
+      this.phi = start.phi;
+      throw e;
+    }
+    this.ownership.adopt(next, start);
+    this.ownership.retire(start, next);
+    this.iter++;
+    return info;
+  }
+
+  /** The synchronous body of {@link GCD.step}: the EBM, value and (periodic) sampler updates. */
+  private update(batch: Tensor, rng: Rng, op: string): Record<string, number> {
+    const [n, d] = batch.shape;
     const m = this.opts.samples ?? n;
     const T = this.diffusion.steps;
-    const traj = this.diffusion.trajectory(this.opts.policy, this.phi, m, d, rng);
+    const traj = this.diffusion.trajectory(this.opts.policy, this.phi, m, d, rng).map((x) => keep(x));
     this.buffer.push(traj);
     const xT = traj[T];
     const info: Record<string, number> = {};
@@ -312,7 +352,6 @@ export class GCD<PE extends ParamTree, PV extends ParamTree, PP extends ParamTre
     assertFinite(op, `valueLoss at iteration ${this.iter}`, info.valueLoss);
 
     if (this.iter % this.period === 0) Object.assign(info, this.samplerUpdate(op));
-    this.iter++;
     return info;
   }
 
@@ -386,6 +425,7 @@ export class GCD<PE extends ParamTree, PV extends ParamTree, PP extends ParamTre
       this.phi = this.opts.policyOptimizer.step(this.phi, grad as ParamTree) as PP;
     }
     out.ppoObjective = objective;
+    for (const traj of this.buffer) dispose(traj);
     this.buffer = [];
     return out;
   }
@@ -401,12 +441,15 @@ export class GCD<PE extends ParamTree, PV extends ParamTree, PP extends ParamTre
   async sample(n: number, rng: Rng): Promise<Tensor> {
     if (!(this.dim > 0))
       throw new JouleError('GCD.sample', 'dim', 'a known dimension (options.dim or a step first)', String(this.dim));
-    const traj = this.diffusion.trajectory(this.opts.policy, this.phi, n, this.dim, rng);
-    return traj[traj.length - 1];
+    return tidy(() => {
+      const traj = this.diffusion.trajectory(this.opts.policy, this.phi, n, this.dim, rng);
+      return traj[traj.length - 1];
+    });
   }
 
   /**
-   * A snapshot for {@link GCD.load}.
+   * A snapshot for {@link GCD.load}. Its parameter tensors are new handles on the current values that
+   * outlive later steps (dispose them when done).
    *
    * @example
    * ```ts
@@ -415,9 +458,9 @@ export class GCD<PE extends ParamTree, PV extends ParamTree, PP extends ParamTre
    */
   state(): GCDState<PE, PV, PP> {
     return {
-      energyParams: this.theta,
-      valueParams: this.psi,
-      policyParams: this.phi,
+      energyParams: snapshot(this.theta),
+      valueParams: snapshot(this.psi),
+      policyParams: snapshot(this.phi),
       optimizers: {
         energy: this.opts.energyOptimizer ? this.opts.energyOptimizer.state() : null,
         value: this.opts.valueOptimizer.state(),
@@ -442,15 +485,18 @@ export class GCD<PE extends ParamTree, PV extends ParamTree, PP extends ParamTre
     const s = state as GCDState<PE, PV, PP>;
     if (!s || typeof s !== 'object' || !s.optimizers || !Array.isArray(s.buffer))
       throw new JouleError('GCD.load', 'state', 'an object from GCD.state()', String(state));
+    const previous = { theta: this.theta, psi: this.psi, phi: this.phi };
     this.theta = s.energyParams;
     this.psi = s.valueParams;
     this.phi = s.policyParams;
+    this.ownership.retire(previous, { theta: this.theta, psi: this.psi, phi: this.phi });
     if (this.opts.energyOptimizer && s.optimizers.energy) this.opts.energyOptimizer.load(s.optimizers.energy);
     this.opts.valueOptimizer.load(s.optimizers.value);
     this.opts.policyOptimizer.load(s.optimizers.policy);
     this.hEma = s.entropyEma;
     this.dim = s.dim;
     this.iter = s.iteration;
-    this.buffer = s.buffer.map((traj) => traj.map((x) => tensor(x, [x.length / s.dim, s.dim])));
+    for (const traj of this.buffer) dispose(traj);
+    this.buffer = s.buffer.map((traj) => traj.map((x) => keep(tensor(x, [x.length / s.dim, s.dim]))));
   }
 }

@@ -88,7 +88,9 @@ export function sampleMixture(params: MixtureParams, n: number, rng: Rng): Tenso
   const d = a.length;
   const massA = 1 / (1 + Math.exp(-z));
   const u = rng.uniform(n);
-  const noise = randn([n, d], rng).dataSync();
+  const noiseT = randn([n, d], rng);
+  const noise = Float32Array.from(noiseT.dataSync());
+  noiseT.dispose();
   const out = new Float32Array(n * d);
   for (let i = 0; i < n; i++) {
     const mean = u[i] < massA ? a : b;

@@ -1,7 +1,17 @@
 import { assertInRange, assertPositiveInt, type EnergyFn, type Estimator, JouleError } from '@joule/core';
 import type { BaseHyper, Optimizer, OptimizerState, ParamTree } from '@joule/nn';
 import { essFraction, normalizeLogWeights, type ResamplingScheme, resample } from '@joule/resampling';
-import { type Rng, randn, type Tensor, tensor, valueAndGrad } from '@joule/tensor';
+import {
+  flattenTree,
+  keep,
+  type Rng,
+  randn,
+  type Tensor,
+  type TreeLike,
+  tensor,
+  tidy,
+  valueAndGrad,
+} from '@joule/tensor';
 import { energyAndGradX, type ParametricEnergy } from './energy.js';
 
 /**
@@ -116,6 +126,8 @@ export class JarzynskiEstimator<P extends ParamTree> implements Estimator<Tensor
   private logZOffset: number;
   private iter = 0;
   private resampleCount = 0;
+  /** The tensors this estimator made (parameters, walkers, gradients), which it may dispose. */
+  private readonly owned = new WeakSet<Tensor>();
 
   /** Builds the estimator and evaluates the energy and its gradient at the initial walkers. */
   constructor(options: JarzynskiOptions<P>) {
@@ -149,7 +161,7 @@ export class JarzynskiEstimator<P extends ParamTree> implements Estimator<Tensor
     this.logW = new Float64Array(n);
     const { values, gradX } = energyAndGradX(this.energyFn, this.theta, w);
     this.u = values;
-    this.g = gradX;
+    this.g = this.own(gradX);
     this.logZOffset = logZ0;
   }
 
@@ -201,8 +213,21 @@ export class JarzynskiEstimator<P extends ParamTree> implements Estimator<Tensor
     return Float64Array.from(this.logW);
   }
 
+  /** Marks the tensors of `tree` as made here (exempt from enclosing `tidy`s) and returns it. */
+  private own<T extends TreeLike>(tree: T): T {
+    for (const t of flattenTree(tree).leaves) this.owned.add(keep(t));
+    return tree;
+  }
+
+  /** Disposes the tensors of `old` made here that `next` does not reuse. */
+  private retire(old: TreeLike, next: TreeLike): void {
+    const reused = new Set(flattenTree(next).leaves);
+    for (const t of flattenTree(old).leaves) if (this.owned.has(t) && !reused.has(t)) t.dispose();
+  }
+
   /**
-   * The current walker positions `X_k`, `[N, d]`.
+   * The current walker positions `X_k`, `[N, d]` (the live tensor, which the next step replaces and
+   * disposes: read it before stepping again).
    *
    * @example
    * ```ts
@@ -235,69 +260,75 @@ export class JarzynskiEstimator<P extends ParamTree> implements Estimator<Tensor
     const h = this.stepSize;
     const { weights: p } = normalizeLogWeights(this.logW);
     const logZk = this.logZ();
-    // surrogate L(θ) = mean E_θ(data) − Σ p_i E_θ(X_i): ∇L(θ_k) = −D̃_k (eq. 11)
-    const pT = tensor(Float32Array.from(p), [n]);
-    const x = this.x;
-    const { value, grad } = valueAndGrad((theta: P) =>
-      this.energyFn(theta, batch).mean().sub(this.energyFn(theta, x).mul(pT).sum()),
-    )(this.theta);
-    let weightedWalkerEnergy = 0;
-    for (let i = 0; i < n; i++) weightedWalkerEnergy += p[i] * this.u[i];
-    const dataEnergy = value.dataSync()[0] + weightedWalkerEnergy;
-    const crossEntropy = logZk + dataEnergy;
-    const thetaNext = this.optimizer.step(this.theta, grad as ParamTree) as P;
+    let crossEntropy = 0;
+    const next = tidy(() => {
+      // surrogate L(θ) = mean E_θ(data) − Σ p_i E_θ(X_i): ∇L(θ_k) = −D̃_k (eq. 11)
+      const pT = tensor(Float32Array.from(p), [n]);
+      const x = this.x;
+      const { value, grad } = valueAndGrad((theta: P) =>
+        this.energyFn(theta, batch).mean().sub(this.energyFn(theta, x).mul(pT).sum()),
+      )(this.theta);
+      let weightedWalkerEnergy = 0;
+      for (let i = 0; i < n; i++) weightedWalkerEnergy += p[i] * this.u[i];
+      const dataEnergy = value.dataSync()[0] + weightedWalkerEnergy;
+      crossEntropy = logZk + dataEnergy;
+      const thetaNext = this.optimizer.step(this.theta, grad as ParamTree) as P;
 
-    // which walkers move (uniform without replacement)
-    const moved = new Uint8Array(n);
-    if (this.walkerBatch === n) moved.fill(1);
-    else {
-      const order = Int32Array.from({ length: n }, (_, i) => i);
-      const uu = rng.uniform(this.walkerBatch);
-      for (let i = 0; i < this.walkerBatch; i++) {
-        const j = i + Math.floor(uu[i] * (n - i));
-        const t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-        moved[order[i]] = 1;
+      // which walkers move (uniform without replacement)
+      const moved = new Uint8Array(n);
+      if (this.walkerBatch === n) moved.fill(1);
+      else {
+        const order = Int32Array.from({ length: n }, (_, i) => i);
+        const uu = rng.uniform(this.walkerBatch);
+        for (let i = 0; i < this.walkerBatch; i++) {
+          const j = i + Math.floor(uu[i] * (n - i));
+          const t = order[i];
+          order[i] = order[j];
+          order[j] = t;
+          moved[order[i]] = 1;
+        }
       }
-    }
-    // ULA move under θ_k for the moved walkers
-    const d = this.dim;
-    const xi = randn([n, d], rng).dataSync();
-    const x0 = x.dataSync();
-    const g0 = this.g.dataSync();
-    const sq = Math.sqrt(2 * h);
-    const y = new Float32Array(n * d);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) {
-        const k = i * d + j;
-        y[k] = moved[i] ? x0[k] - h * g0[k] + sq * xi[k] : x0[k];
-      }
-    }
-    const yT = tensor(y, [n, d]);
-    const { values: u1, gradX: g1T } = energyAndGradX(this.energyFn, thetaNext, yT);
-    const g1 = g1T.dataSync();
-    // weight update: eqs. 5–6 (moved) and the frozen AIS rule (others)
-    const c = Math.sqrt(h / 2);
-    for (let i = 0; i < n; i++) {
-      let inc = this.u[i] - u1[i];
-      if (moved[i]) {
-        let dot = 0;
-        let norm2 = 0;
+      // ULA move under θ_k for the moved walkers
+      const d = this.dim;
+      const xi = randn([n, d], rng).dataSync();
+      const x0 = x.dataSync();
+      const g0 = this.g.dataSync();
+      const sq = Math.sqrt(2 * h);
+      const y = new Float32Array(n * d);
+      for (let i = 0; i < n; i++) {
         for (let j = 0; j < d; j++) {
           const k = i * d + j;
-          const s = g0[k] + g1[k];
-          dot += xi[k] * s;
-          norm2 += s * s;
+          y[k] = moved[i] ? x0[k] - h * g0[k] + sq * xi[k] : x0[k];
         }
-        inc += c * dot - (h / 4) * norm2;
       }
-      this.logW[i] += inc;
-    }
-    this.theta = thetaNext;
-    this.x = yT;
-    this.u = u1;
-    this.g = g1T;
+      const yT = tensor(y, [n, d]);
+      const { values: u1, gradX: g1T } = energyAndGradX(this.energyFn, thetaNext, yT);
+      const g1 = g1T.dataSync();
+      // weight update: eqs. 5–6 (moved) and the frozen AIS rule (others)
+      const c = Math.sqrt(h / 2);
+      for (let i = 0; i < n; i++) {
+        let inc = this.u[i] - u1[i];
+        if (moved[i]) {
+          let dot = 0;
+          let norm2 = 0;
+          for (let j = 0; j < d; j++) {
+            const k = i * d + j;
+            const s = g0[k] + g1[k];
+            dot += xi[k] * s;
+            norm2 += s * s;
+          }
+          inc += c * dot - (h / 4) * norm2;
+        }
+        this.logW[i] += inc;
+      }
+      this.u = u1;
+      return { theta: thetaNext, x: yT, g: g1T };
+    });
+    const previous = { theta: this.theta, x: this.x, g: this.g };
+    this.theta = this.own(next.theta);
+    this.x = this.own(next.x);
+    this.g = this.own(next.g);
+    this.retire(previous, next);
     this.iter++;
     const ess = essFraction(this.logW);
     if (!Number.isFinite(ess)) {
@@ -326,8 +357,10 @@ export class JarzynskiEstimator<P extends ParamTree> implements Estimator<Tensor
       ng.set(g.subarray(a * d, (a + 1) * d), i * d);
       nu[i] = this.u[a];
     }
-    this.x = tensor(nx, [n, d]);
-    this.g = tensor(ng, [n, d]);
+    const previous = { x: this.x, g: this.g };
+    this.x = this.own(tensor(nx, [n, d]));
+    this.g = this.own(tensor(ng, [n, d]));
+    this.retire(previous, {});
     this.u = nu;
     this.logW = new Float64Array(n);
     this.resampleCount++;
@@ -344,11 +377,12 @@ export class JarzynskiEstimator<P extends ParamTree> implements Estimator<Tensor
   async sample(n: number, rng: Rng): Promise<Tensor> {
     assertPositiveInt('JarzynskiEstimator.sample', 'n', n);
     const idx = resample(this.logW, rng, 'systematic', n);
-    return this.x.indexSelect(tensor(Float32Array.from(idx), [n]), 0);
+    return tidy(() => this.x.indexSelect(tensor(Float32Array.from(idx), [n]), 0));
   }
 
   /**
-   * A snapshot of everything the run needs to continue identically.
+   * A snapshot of everything the run needs to continue identically. Its tensors are new handles on
+   * the current values that outlive later steps (dispose them when done).
    *
    * @example
    * ```ts
@@ -356,13 +390,15 @@ export class JarzynskiEstimator<P extends ParamTree> implements Estimator<Tensor
    * ```
    */
   state(): JarzynskiState<P> {
+    const handle = (t: Tensor) => keep(t.stopGradient());
+    const { leaves, rebuild } = flattenTree(this.theta);
     return {
-      params: this.theta,
+      params: rebuild(leaves.map(handle)) as P,
       optimizer: this.optimizer.state(),
-      walkers: this.x,
+      walkers: handle(this.x),
       logWeights: Array.from(this.logW),
       energies: Array.from(this.u),
-      gradX: this.g,
+      gradX: handle(this.g),
       logZOffset: this.logZOffset,
       iteration: this.iter,
       resamplings: this.resampleCount,
@@ -393,9 +429,11 @@ export class JarzynskiEstimator<P extends ParamTree> implements Estimator<Tensor
     if (!Number.isFinite(s.logZOffset))
       throw new JouleError(op, 'state.logZOffset', 'a finite number', String(s.logZOffset));
     this.optimizer.load(s.optimizer);
+    const previous = { theta: this.theta, x: this.x, g: this.g };
     this.theta = s.params;
     this.x = s.walkers;
     this.g = s.gradX;
+    this.retire(previous, { theta: this.theta, x: this.x, g: this.g });
     this.logW = Float64Array.from(s.logWeights);
     this.u = Float64Array.from(s.energies);
     this.logZOffset = s.logZOffset;

@@ -1,6 +1,6 @@
 import { type ConditionalBatch, type EnergyFn, type Estimator, JouleError } from '@joule/core';
-import { Adam, type OptimizerState, type ParamTree } from '@joule/nn';
-import { concat, type Rng, Tensor, valueAndGrad } from '@joule/tensor';
+import { Adam, descend, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
+import { concat, type Rng, Tensor, tidy, valueAndGrad } from '@joule/tensor';
 import {
   checkBox,
   drawNegatives,
@@ -10,7 +10,7 @@ import {
   uniformBox,
   uniformBoxNegatives,
 } from './loss.js';
-import { type LangevinRefineOptions, rankCandidates, sampleWithLangevin } from './sample.js';
+import { type LangevinRefineOptions, rankCandidates, refineDraws } from './sample.js';
 import { type AdversarialTraining, checkSchedule, type JointTraining } from './sampler.js';
 
 /**
@@ -260,23 +260,22 @@ export class RnceEstimator implements Estimator<RnceBatch> {
       phase !== undefined && this.iteration % (phase.samplerSteps + phase.rnceSteps) < phase.samplerSteps;
     this.iteration += 1;
     if (inSamplerPhase) return this.samplerStep(y, context, rng);
-    const negs = this.draw(y, rng, context);
     const params = this.model.parameters();
     let accuracy = 0;
-    const { value, grad } = valueAndGrad((p: ParamTree) => {
-      const out = rnceLoss((u, c) => flatEnergy(this.model.apply(p, u, c)), y, negs, context);
-      accuracy = out.accuracy;
-      return out.loss;
-    })(params);
-    const loss = (await value.data())[0] as number;
-    if (!Number.isFinite(loss)) throw new JouleError('RnceEstimator.step', 'loss', 'a finite value', String(loss));
-    this.model.load(this.opt.step(params, grad as ParamTree));
+    const loss = await descend('RnceEstimator.step', 'loss', this.model, this.opt, () => {
+      const negs = this.draw(y, rng, context);
+      const { value, grad } = valueAndGrad((p: ParamTree) => {
+        const out = rnceLoss((u, c) => flatEnergy(this.model.apply(p, u, c)), y, negs, context);
+        accuracy = out.accuracy;
+        return out.loss;
+      })(params);
+      return { value, grad: grad as ParamTree };
+    });
     return { loss, accuracy, lossGap: loss - Math.log(this.k + 1) };
   }
 
   private async samplerStep(y: Tensor, context: Tensor | undefined, rng: Rng): Promise<Record<string, number>> {
     const phase = this.phase as SamplerPhase;
-    const op = 'RnceEstimator.step';
     let objective: (q: ParamTree) => Tensor;
     let owner: { parameters(): ParamTree; load(p: ParamTree): unknown };
     if (this.joint !== undefined) {
@@ -300,10 +299,10 @@ export class RnceEstimator implements Estimator<RnceBatch> {
       };
     }
     const params = owner.parameters();
-    const { value, grad } = valueAndGrad(objective)(params);
-    const v = (await value.data())[0] as number;
-    if (!Number.isFinite(v)) throw new JouleError(op, 'samplerLoss', 'a finite value', String(v));
-    owner.load(phase.opt.step(params, grad as ParamTree));
+    const v = await descend('RnceEstimator.step', 'samplerLoss', owner, phase.opt, () => {
+      const { value, grad } = valueAndGrad(objective)(params);
+      return { value, grad: grad as ParamTree };
+    });
     return { samplerLoss: phase.kind === 'adversarial' ? -v : v };
   }
 
@@ -318,10 +317,7 @@ export class RnceEstimator implements Estimator<RnceBatch> {
    * uniform on the box for IBC), refined by Langevin steps (or the configured kernel's) on the energy.
    */
   async sample(n: number, rng: Rng, context?: Tensor): Promise<Tensor> {
-    return sampleWithLangevin(this.energy, this.proposal(), n, rng, {
-      ...this.sampling,
-      context,
-    });
+    return refineDraws(this.energy, this.proposal(), n, rng, { ...this.sampling, context });
   }
 
   /**
@@ -333,24 +329,26 @@ export class RnceEstimator implements Estimator<RnceBatch> {
     const op = 'RnceEstimator.sampleBest';
     if (!Number.isInteger(l) || l < 1) throw new JouleError(op, 'l', 'a positive integer', String(l));
     if (!Number.isInteger(n) || n < 1) throw new JouleError(op, 'n', 'a positive integer', String(n));
-    const tiled = context === undefined ? undefined : concat(new Array<Tensor>(l).fill(context), 0);
-    const draws = await sampleWithLangevin(this.energy, this.proposal(), l * n, rng, {
-      ...this.sampling,
-      context: tiled,
+    return tidy(() => {
+      const tiled = context === undefined ? undefined : concat(new Array<Tensor>(l).fill(context), 0);
+      const draws = refineDraws(this.energy, this.proposal(), l * n, rng, { ...this.sampling, context: tiled });
+      return rankCandidates(this.energy, draws.reshape([l, n, draws.shape[1] as number]), context);
     });
-    return rankCandidates(this.energy, draws.reshape([l, n, draws.shape[1] as number]), context);
   }
 
-  /** The parameters and optimizer states (and the sampler's, when it is trained here). */
+  /**
+   * The parameters and optimizer states (and the sampler's, when it is trained here). The parameter
+   * tensors are new handles on the current values that outlive later steps (dispose them when done).
+   */
   state(): Record<string, unknown> {
     const out: Record<string, unknown> = {
-      params: this.model.parameters(),
+      params: snapshot(this.model.parameters()),
       optimizer: this.opt.state(),
       iteration: this.iteration,
     };
     const owner = this.joint?.objective ?? this.adversarial?.sampler;
     if (owner !== undefined && this.phase !== undefined) {
-      out.samplerParams = owner.parameters();
+      out.samplerParams = snapshot(owner.parameters());
       out.samplerOptimizer = this.phase.opt.state();
     }
     return out;

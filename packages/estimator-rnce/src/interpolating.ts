@@ -1,6 +1,6 @@
 import { type EnergyFn, type Estimator, JouleError, type Kernel } from '@joule/core';
 import { ula } from '@joule/mcmc';
-import { Adam, type OptimizerState, type ParamTree } from '@joule/nn';
+import { Adam, descend, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
 import { concat, full, grad, noGrad, type Rng, randn, Tensor, valueAndGrad } from '@joule/tensor';
 import { type EnergyModel, type RnceBatch, splitBatch } from './estimator.js';
 import { drawNegatives, type NegativeSampler, rnceLoss } from './loss.js';
@@ -193,39 +193,42 @@ export class InterpolatingRnceEstimator implements Estimator<RnceBatch> {
     if (inSamplerPhase) {
       const objective = (this.options.joint as JointTraining).objective;
       const params = objective.parameters();
-      const { value, grad: g } = valueAndGrad((q: ParamTree) => objective.loss(q, y, context, rng))(params);
-      const v = (await value.data())[0] as number;
-      if (!Number.isFinite(v)) throw new JouleError(op, 'samplerLoss', 'a finite value', String(v));
-      objective.load((this.samplerOpt as Adam).step(params, g as ParamTree));
+      const v = await descend(op, 'samplerLoss', objective, this.samplerOpt as Adam, () => {
+        const { value, grad: g } = valueAndGrad((q: ParamTree) => objective.loss(q, y, context, rng))(params);
+        return { value, grad: g as ParamTree };
+      });
       return { samplerLoss: v };
     }
     const [n, d] = y.shape as [number, number];
     const t = this.drawTime(rng);
-    const yt = noGrad(() => this.options.path(full([n, 1], t), randn([n, d], rng), y));
-    const negs = drawNegatives(this.options.sampler(t), yt, this.k, rng, context);
-    const ctx = withTime(t, n, context);
     const params = this.model.parameters();
     let accuracy = 0;
-    const { value, grad: g } = valueAndGrad((p: ParamTree) => {
-      const out = rnceLoss((u, c) => flat(this.model.apply(p, u, c)), yt, negs, ctx);
-      accuracy = out.accuracy;
-      return out.loss;
-    })(params);
-    const loss = (await value.data())[0] as number;
-    if (!Number.isFinite(loss)) throw new JouleError(op, 'loss', 'a finite value', String(loss));
-    this.model.load(this.opt.step(params, g as ParamTree));
+    const loss = await descend(op, 'loss', this.model, this.opt, () => {
+      const yt = noGrad(() => this.options.path(full([n, 1], t), randn([n, d], rng), y));
+      const negs = drawNegatives(this.options.sampler(t), yt, this.k, rng, context);
+      const ctx = withTime(t, n, context);
+      const { value, grad: g } = valueAndGrad((p: ParamTree) => {
+        const out = rnceLoss((u, c) => flat(this.model.apply(p, u, c)), yt, negs, ctx);
+        accuracy = out.accuracy;
+        return out.loss;
+      })(params);
+      return { value, grad: g as ParamTree };
+    });
     return { loss, accuracy, lossGap: loss - Math.log(this.k + 1), t };
   }
 
-  /** The parameters, optimizer states and schedule position. */
+  /**
+   * The parameters, optimizer states and schedule position. The parameter tensors are new handles
+   * on the current values that outlive later steps (dispose them when done).
+   */
   state(): Record<string, unknown> {
     const out: Record<string, unknown> = {
-      params: this.model.parameters(),
+      params: snapshot(this.model.parameters()),
       optimizer: this.opt.state(),
       iteration: this.iteration,
     };
     if (this.samplerOpt !== undefined && this.options.joint !== undefined) {
-      out.samplerParams = this.options.joint.objective.parameters();
+      out.samplerParams = snapshot(this.options.joint.objective.parameters());
       out.samplerOptimizer = this.samplerOpt.state();
     }
     return out;

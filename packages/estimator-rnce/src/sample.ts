@@ -1,6 +1,6 @@
 import { type Distribution, type EnergyFn, JouleError, type Kernel } from '@joule/core';
 import { ula } from '@joule/mcmc';
-import { concat, noGrad, type Rng, Tensor, tensor } from '@joule/tensor';
+import { concat, noGrad, type Rng, Tensor, tensor, tidy } from '@joule/tensor';
 import type { NegativeSampler } from './loss.js';
 
 /**
@@ -67,6 +67,30 @@ export async function sampleWithLangevin(
   rng: Rng,
   options: LangevinRefineOptions = {},
 ): Promise<Tensor> {
+  return refineDraws(energy, sampler, n, rng, options);
+}
+
+/**
+ * The synchronous body of {@link sampleWithLangevin}, run inside `tidy`: only the returned draws
+ * survive.
+ */
+export function refineDraws(
+  energy: EnergyFn,
+  sampler: NegativeSampler,
+  n: number,
+  rng: Rng,
+  options: LangevinRefineOptions = {},
+): Tensor {
+  return tidy(() => drawAndRefine(energy, sampler, n, rng, options));
+}
+
+function drawAndRefine(
+  energy: EnergyFn,
+  sampler: NegativeSampler,
+  n: number,
+  rng: Rng,
+  options: LangevinRefineOptions,
+): Tensor {
   const op = 'sampleWithLangevin';
   if (!Number.isInteger(n) || n < 1) throw new JouleError(op, 'n', 'a positive integer', String(n));
   const steps = options.steps ?? 20;
@@ -133,16 +157,18 @@ export function rankCandidates(energy: EnergyFn, candidates: Tensor, context?: T
   if (context !== undefined && (!(context instanceof Tensor) || context.rank !== 2 || context.shape[0] !== n)) {
     throw new JouleError(op, 'context', `a Tensor of shape [${n}, c]`, String(context));
   }
-  return noGrad(() => {
-    const flat = candidates.reshape([l * n, d]);
-    const ctx = context === undefined ? undefined : concat(Array.from({ length: l }, () => context));
-    const e = energy(flat, ctx).reshape([l, n]).dataSync();
-    const rows: number[] = [];
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let j = 1; j < l; j++) if ((e[j * n + i] as number) < (e[best * n + i] as number)) best = j;
-      rows.push(best * n + i);
-    }
-    return flat.indexSelect(tensor(rows), 0);
-  });
+  return tidy(() =>
+    noGrad(() => {
+      const flat = candidates.reshape([l * n, d]);
+      const ctx = context === undefined ? undefined : concat(Array.from({ length: l }, () => context));
+      const e = energy(flat, ctx).reshape([l, n]).dataSync();
+      const rows: number[] = [];
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        for (let j = 1; j < l; j++) if ((e[j * n + i] as number) < (e[best * n + i] as number)) best = j;
+        rows.push(best * n + i);
+      }
+      return flat.indexSelect(tensor(rows), 0);
+    }),
+  );
 }

@@ -82,4 +82,5 @@ export {
   stepSchedule,
 } from './schedules.js';
 export { SpectralNorm, type SpectralNormOptions } from './spectral.js';
+export { descend, type ParamOwner, snapshot } from './step.js';
 export { namedLeaves, type ParamTree, treeFromNamed } from './tree.js';

@@ -184,3 +184,27 @@ export interface MemoryInfo {
 export function memory(): MemoryInfo {
   return { tensors: engine.liveTensors, storages: engine.liveStorages };
 }
+
+/**
+ * How many tensors and storages `call` leaves alive per run: it runs `warmup` times first (lazily
+ * created state such as optimizer moments appears then), then `repeats` more times, and returns the
+ * growth over those (zero for code that frees what it makes; on the GPU backend a leak is device
+ * memory).
+ *
+ * @example
+ * ```ts
+ * const growth = await memoryGrowth(() => estimator.step(batch, rng));
+ * growth.tensors === 0; // true for an estimator that leaks nothing
+ * ```
+ */
+export async function memoryGrowth(
+  call: () => unknown,
+  options: { /** Runs before counting (default 3). */ warmup?: number; /** Runs counted (default 3). */ repeats?: number } = {},
+): Promise<MemoryInfo> {
+  const { warmup = 3, repeats = 3 } = options;
+  for (let i = 0; i < warmup; i++) await call();
+  const before = memory();
+  for (let i = 0; i < repeats; i++) await call();
+  const after = memory();
+  return { tensors: after.tensors - before.tensors, storages: after.storages - before.storages };
+}

@@ -29,7 +29,7 @@ export {
   zeros,
   zerosLike,
 } from './creation.js';
-export { getBackend, type MemoryInfo, memory, setBackend, setDebug } from './engine.js';
+export { getBackend, type MemoryInfo, memory, memoryGrowth, setBackend, setDebug } from './engine.js';
 export { JouleError } from './errors.js';
 export * from './ops.js';
 export { Rng, type RngState } from './rng.js';

@@ -5,6 +5,7 @@ import {
   JouleError,
   keep,
   memory,
+  memoryGrowth,
   type Tensor,
   tensor,
   tidy,
@@ -126,5 +127,17 @@ describe('memory', () => {
       ),
     )(tensor([0, 1]));
     expect(Array.from(g.dataSync()).map((v) => +v.toFixed(5))).toEqual([2, +(2 * Math.E).toFixed(5)]);
+  });
+});
+
+describe('memoryGrowth', () => {
+  it('is zero for code that frees what it makes and counts what a leaky call keeps', async () => {
+    const x = tensor([1, 2, 3]);
+    expect(await memoryGrowth(() => tidy(() => x.exp().sum()).dispose())).toEqual({ tensors: 0, storages: 0 });
+    const leaked: Tensor[] = [];
+    const growth = await memoryGrowth(async () => leaked.push(x.mul(2)), { warmup: 1, repeats: 4 });
+    expect(growth).toEqual({ tensors: 4, storages: 4 });
+    for (const t of leaked) t.dispose();
+    x.dispose();
   });
 });
