@@ -199,7 +199,12 @@ export function memory(): MemoryInfo {
  */
 export async function memoryGrowth(
   call: () => unknown,
-  options: { /** Runs before counting (default 3). */ warmup?: number; /** Runs counted (default 3). */ repeats?: number } = {},
+  options: {
+    /** Runs before counting (default 3). */
+    warmup?: number;
+    /** Runs counted (default 3). */
+    repeats?: number;
+  } = {},
 ): Promise<MemoryInfo> {
   const { warmup = 3, repeats = 3 } = options;
   for (let i = 0; i < warmup; i++) await call();
