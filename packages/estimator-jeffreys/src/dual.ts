@@ -213,3 +213,49 @@ export function resilientFixedPoint(g: number, negativeNll: boolean): number {
   }
   return (lo + hi) / 2;
 }
+
+/**
+ * How the normalization constraints `1 ≤ ζ ≤ 1 + ε_ζ` are measured, in the dual ascent and in the
+ * Lagrangian's primal term: `'paper'` on `ζ̂` itself (`ζ̂ − 1 − ε_ζ` and `1 − ζ̂`, the paper's rule),
+ * or `'log'` on `log ζ̂` against `[0, log(1 + ε_ζ)]` (`log ζ̂ − log(1 + ε_ζ)` and `−log ζ̂`; our
+ * addition): the same feasible set, but a violation symmetric in scale, so that a burst of `ζ̂ ≫ 1`
+ * cannot drive `λ_u` far beyond what `ζ̂ ≪ 1` can bring back down.
+ *
+ * @example
+ * ```ts
+ * import type { ZetaViolation } from '@joule/estimator-jeffreys';
+ *
+ * const rule: ZetaViolation = 'log';
+ * ```
+ */
+export type ZetaViolation = 'paper' | 'log';
+
+/**
+ * The violations `g_u`, `g_ℓ` of the normalization bounds `1 ≤ ζ ≤ 1 + ε_ζ` at `log ζ̂`, under the
+ * rule of {@link ZetaViolation}: `'paper'` gives `(ζ̂ − 1 − ε_ζ, 1 − ζ̂)`, `'log'` gives
+ * `(log ζ̂ − log(1 + ε_ζ), −log ζ̂)`. Both are ≤ 0 exactly when `ζ̂` is in `[1, 1 + ε_ζ]`.
+ *
+ * @example
+ * ```ts
+ * import { zetaViolations } from '@joule/estimator-jeffreys';
+ *
+ * zetaViolations(Math.log(2), 0.1, 'paper'); // { upper: 0.9, lower: -1 }
+ * zetaViolations(Math.log(2), 0.1, 'log');   // { upper: 0.5978…, lower: -0.6931… }
+ * ```
+ */
+export function zetaViolations(
+  logZeta: number,
+  epsZeta: number,
+  rule: ZetaViolation,
+): { upper: number; lower: number } {
+  const op = 'zetaViolations';
+  if (typeof logZeta !== 'number' || !Number.isFinite(logZeta))
+    throw new JouleError(op, 'logZeta', 'a finite number', String(logZeta));
+  positive(op, 'epsZeta', epsZeta);
+  if (rule === 'log') return { upper: logZeta - Math.log1p(epsZeta), lower: -logZeta };
+  if (rule === 'paper') {
+    const zeta = Math.exp(logZeta);
+    return { upper: zeta - 1 - epsZeta, lower: 1 - zeta };
+  }
+  throw new JouleError(op, 'rule', "'paper' or 'log'", String(rule));
+}

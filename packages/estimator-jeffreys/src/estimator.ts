@@ -8,6 +8,8 @@ import {
   type Multipliers,
   type ResolvedDualOptions,
   resolveDualOptions,
+  type ZetaViolation,
+  zetaViolations,
 } from './dual.js';
 import { checkBatch, checkDensity, checkEnergy, type EnergyModel, flat, type TrainableDensity } from './models.js';
 import { ebmMainLagrangian, flowMainLagrangian, type LagrangianTerms, logPartition } from './objective.js';
@@ -74,6 +76,12 @@ export interface JeffreysOptions {
   dual?: DualOptions;
   /** The normalization tolerance `ε_ζ` of `1 ≤ ζ ≤ 1 + ε_ζ` (default 0.1). */
   epsZeta?: number;
+  /**
+   * How the ζ constraints' violations are measured in the dual ascent and the primal term:
+   * `'paper'` on `ζ̂` (default, the paper's rule) or `'log'` on `log ζ̂` against `[0, log(1 + ε_ζ)]`
+   * (our addition; see {@link ZetaViolation}).
+   */
+  zetaViolation?: ZetaViolation;
   /** Importance samples `M` for `ζ̂` (default 1000). */
   isSamples?: number;
   /** Samples of the main model for the reverse KL (default: the batch size). */
@@ -200,6 +208,7 @@ export class JeffreysEstimator implements Estimator<Tensor> {
   private readonly method: 'dual' | 'weighted';
   private readonly dual: ResolvedDualOptions;
   private readonly epsZeta: number;
+  private readonly zetaViolation: ZetaViolation;
   private readonly isSamples: number;
   private readonly modelSamples: number | undefined;
   private readonly baseline: boolean;
@@ -226,6 +235,10 @@ export class JeffreysEstimator implements Estimator<Tensor> {
     this.name = method === 'dual' ? 'jeffreys' : 'jeffreys-weighted';
     this.dual = resolveDualOptions(options.dual ?? {}, op);
     this.epsZeta = posNum(op, 'options.epsZeta', options.epsZeta ?? 0.1);
+    const zetaViolation = options.zetaViolation ?? 'paper';
+    if (zetaViolation !== 'paper' && zetaViolation !== 'log')
+      throw new JouleError(op, 'options.zetaViolation', "'paper' or 'log'", String(zetaViolation));
+    this.zetaViolation = zetaViolation;
     this.isSamples = posInt(op, 'options.isSamples', options.isSamples ?? 1000);
     this.modelSamples =
       options.modelSamples === undefined ? undefined : posInt(op, 'options.modelSamples', options.modelSamples);
@@ -295,7 +308,9 @@ export class JeffreysEstimator implements Estimator<Tensor> {
         logpIs: stopGradient(lpIs),
       };
       const r =
-        this.main === 'flow' ? flowMainLagrangian(terms, lambda, this.baseline) : ebmMainLagrangian(terms, lambda);
+        this.main === 'flow'
+          ? flowMainLagrangian(terms, lambda, this.baseline, this.zetaViolation)
+          : ebmMainLagrangian(terms, lambda, this.zetaViolation);
       read.fw = r.constraints.fw.dataSync()[0] as number;
       read.rv = r.constraints.rv.dataSync()[0] as number;
       read.prx = r.constraints.prx.dataSync()[0] as number;
@@ -311,11 +326,8 @@ export class JeffreysEstimator implements Estimator<Tensor> {
     this.flow.load(this.flowOpt.step(this.flow.parameters(), grad.flow));
     this.energyModel.load(this.energyOpt.step(this.energyModel.parameters(), grad.energy));
     if (this.method === 'dual') {
-      this.multipliers = dualAscent(
-        lambda,
-        { fw: read.fw, rv: read.rv, prx: read.prx, upper: zeta - 1 - this.epsZeta, lower: 1 - zeta },
-        this.dual,
-      );
+      const { upper, lower } = zetaViolations(read.logZeta, this.epsZeta, this.zetaViolation);
+      this.multipliers = dualAscent(lambda, { fw: read.fw, rv: read.rv, prx: read.prx, upper, lower }, this.dual);
     }
     this.iteration++;
     const l = this.multipliers;

@@ -26,6 +26,8 @@ export {
   resilientFixedPoint,
   resilientSlack,
   resolveDualOptions,
+  type ZetaViolation,
+  zetaViolations,
 } from './dual.js';
 export {
   JeffreysEstimator,

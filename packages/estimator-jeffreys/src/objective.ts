@@ -1,6 +1,6 @@
 import { JouleError } from '@joule/core';
 import { stopGradient, type Tensor } from '@joule/tensor';
-import type { Multipliers } from './dual.js';
+import type { Multipliers, ZetaViolation } from './dual.js';
 
 /**
  * Algorithm 2: the importance-sampling estimate of the log partition function of an EBM with
@@ -110,11 +110,17 @@ export interface LagrangianResult {
   };
 }
 
+/** The ψ-dependent part of `λ_u g_u + λ_ℓ g_ℓ`: `(λ_u − λ_ℓ) ζ̂` (paper) or `(λ_u − λ_ℓ) log ζ̂` (log rule). */
+function zetaPenalty(logZeta: Tensor, lambda: Multipliers, rule: ZetaViolation): Tensor {
+  return (rule === 'log' ? logZeta : logZeta.exp()).mul(lambda.upper - lambda.lower);
+}
+
 /**
  * The paper's pairing (main model a flow `p_θ`, proxy an EBM `q_ψ ∝ exp(−E_ψ)`): the Lagrangian
  * (eq. 11) as an autodiff surrogate whose θ-gradient is eq. 18 and ψ-gradient eq. 15:
  * `−λ_fw mean log p_θ(x) + λ_rv mean(sg(log p_θ(y) + E_ψ(y)) log p_θ(y))`
- * `+ λ_prx mean E_ψ(x) + λ_rv mean E_ψ(y) + (λ_prx + λ_rv) log ζ̂ + (λ_u − λ_ℓ) ζ̂`.
+ * `+ λ_prx mean E_ψ(x) + λ_rv mean E_ψ(y) + (λ_prx + λ_rv) log ζ̂ + (λ_u − λ_ℓ) ζ̂`, where the last
+ * term is `(λ_u − λ_ℓ) log ζ̂` under `zetaViolation: 'log'` (see {@link ZetaViolation}).
  * Constraints: `g_fw = NLL(p)`, `g_rv = KL̂(p ‖ q)`, `g_prx = NLL(q)`.
  *
  * @example
@@ -124,7 +130,12 @@ export interface LagrangianResult {
  * const { loss } = flowMainLagrangian(terms, { fw: 1, rv: 0.5, prx: 1, upper: 0, lower: 0 }, true);
  * ```
  */
-export function flowMainLagrangian(terms: LagrangianTerms, lambda: Multipliers, baseline: boolean): LagrangianResult {
+export function flowMainLagrangian(
+  terms: LagrangianTerms,
+  lambda: Multipliers,
+  baseline: boolean,
+  zetaViolation: ZetaViolation = 'paper',
+): LagrangianResult {
   const logZeta = logPartition(terms.negEnergyIs, terms.logpIs);
   const fw = terms.logpData.mean().neg();
   const rvCoef = terms.logpModel.sub(terms.negEnergyModel);
@@ -136,7 +147,7 @@ export function flowMainLagrangian(terms: LagrangianTerms, lambda: Multipliers, 
     .mul(-lambda.prx)
     .sub(terms.negEnergyModel.mean().mul(lambda.rv))
     .add(logZeta.mul(lambda.prx + lambda.rv))
-    .add(logZeta.exp().mul(lambda.upper - lambda.lower));
+    .add(zetaPenalty(logZeta, lambda, zetaViolation));
   return {
     loss: mainLoss.add(proxyLoss),
     logZeta: stopGradient(logZeta),
@@ -149,7 +160,7 @@ export function flowMainLagrangian(terms: LagrangianTerms, lambda: Multipliers, 
  * `g_fw = NLL(q) = mean E_ψ(x) + log ζ̂`, `g_rv = KL̂(q ‖ p) = mean(−E_ψ(z) − log p_θ(z)) − log ζ̂`
  * with `z ~ q_ψ` (MCMC), `g_prx = NLL(p)`. Surrogate gradients: ψ gets
  * `λ_fw ∇NLL(q) + λ_rv Cov_q(−E − log p, −∇E)` (score function of `q`, centred by the sample mean)
- * and the ζ bounds; θ gets `−λ_prx mean ∇log p_θ(x) − λ_rv mean ∇log p_θ(z)`. Here `logpModel`
+ * and the ζ bounds (on `ζ̂`, or on `log ζ̂` under `zetaViolation: 'log'`); θ gets `−λ_prx mean ∇log p_θ(x) − λ_rv mean ∇log p_θ(z)`. Here `logpModel`
  * and `negEnergyModel` are evaluated at the MCMC samples `z`.
  *
  * @example
@@ -159,7 +170,11 @@ export function flowMainLagrangian(terms: LagrangianTerms, lambda: Multipliers, 
  * const { loss, constraints } = ebmMainLagrangian(terms, lambda);
  * ```
  */
-export function ebmMainLagrangian(terms: LagrangianTerms, lambda: Multipliers): LagrangianResult {
+export function ebmMainLagrangian(
+  terms: LagrangianTerms,
+  lambda: Multipliers,
+  zetaViolation: ZetaViolation = 'paper',
+): LagrangianResult {
   const logZeta = logPartition(terms.negEnergyIs, terms.logpIs);
   const fw = terms.negEnergyData.mean().neg().add(logZeta);
   const rvCoef = terms.negEnergyModel.sub(terms.logpModel);
@@ -169,7 +184,7 @@ export function ebmMainLagrangian(terms: LagrangianTerms, lambda: Multipliers): 
   const mainLoss = fw
     .mul(lambda.fw)
     .add(scoreFunctionSurrogate(rvCoef, terms.negEnergyModel, true).mul(lambda.rv))
-    .add(logZeta.exp().mul(lambda.upper - lambda.lower));
+    .add(zetaPenalty(logZeta, lambda, zetaViolation));
   return {
     loss: mainLoss.add(proxyLoss),
     logZeta: stopGradient(logZeta),
