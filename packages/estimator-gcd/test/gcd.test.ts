@@ -103,7 +103,7 @@ describe('GCD on a 1-D Gaussian', () => {
     expect(Array.from((await copy.sample(5, new Rng(1))).dataSync())).toEqual(
       Array.from((await gcd.sample(5, new Rng(1))).dataSync()),
     );
-  }, 60000);
+  });
 
   it('the sampler update alone (PPO + kNN entropy) moves π from N(0, 1) to exp(−E/τ)', async () => {
     const rng = new Rng(12);
@@ -112,7 +112,7 @@ describe('GCD on a 1-D Gaussian', () => {
     const got = moments((await gcd.sample(n, rng)).dataSync());
     expect(Math.abs(got.mean - m)).toBeLessThan(tolMean);
     expect(Math.abs(got.std - s)).toBeLessThan(tolStd);
-  }, 60000);
+  });
 
   it('without the entropy term (τ = 0) the sampler collapses towards the mode', async () => {
     const rng = new Rng(12);
@@ -121,5 +121,5 @@ describe('GCD on a 1-D Gaussian', () => {
     const got = moments((await gcd.sample(n, rng)).dataSync());
     expect(Math.abs(got.mean - m)).toBeLessThan(tolMean);
     expect(got.std).toBeLessThan(s - tolStd);
-  }, 60000);
+  });
 });
