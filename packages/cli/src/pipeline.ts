@@ -136,7 +136,10 @@ export interface ReportFiles {
   pngs: string[];
 }
 
-/** Writes the plots (SVG inline in the report, PNG beside it), `metrics.json` and `report.html`. */
+/** Pixel density of the PNG plots (sharp on high-DPI screens, shown at the SVG's size in the report). */
+const PNG_SCALE = 2;
+
+/** Writes the plots (PNG files, also embedded in the report as data URIs), `metrics.json` and `report.html`. */
 export async function writeReport(
   run: BuiltRun,
   result: TrainResult,
@@ -149,9 +152,10 @@ export async function writeReport(
   const plots: ReportPlot[] = [];
   const pngs: string[] = [];
   const add = async (title: string, file: string, svg: string): Promise<void> => {
-    plots.push({ title, svg });
+    const png = svgToPng(svg, { scale: PNG_SCALE });
+    plots.push({ title, png, pixelRatio: PNG_SCALE });
     const path = join(out, `${file}.png`);
-    await writeFile(path, svgToPng(svg));
+    await writeFile(path, png);
     pngs.push(path);
   };
   const contexts = dataset.evaluationContexts;
@@ -165,7 +169,7 @@ export async function writeReport(
       ...(contexts === undefined ? {} : { contexts: contexts.map((c) => ({ label: c.label, context: c.context(1) })) }),
     }),
   );
-  // 1000 points per set keep the inline SVGs (and the report) light
+  // 1000 points per set keep the scatter plots readable and quick to render
   const n = Math.min(config.evalSamples, 1000);
   if (contexts === undefined) {
     const samples = await drawSamples(run, n, rng);

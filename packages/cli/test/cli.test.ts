@@ -85,7 +85,17 @@ describe('joule train, end to end on a tiny run', () => {
 
     const html = await readFile(join(out, 'report.html'), 'utf8');
     expect(html).not.toMatch(/<script|src="http/);
-    expect(html.match(/<svg/g)!.length).toBeGreaterThanOrEqual(6); // density, 4 sample panels, training
+    // density, 4 sample panels, training: each embedded as the PNG written beside the report
+    const images = [...html.matchAll(/<img src="data:image\/png;base64,([A-Za-z0-9+/=]+)"[^>]* alt="([^"]*)">/g)];
+    expect(images.length).toBeGreaterThanOrEqual(6);
+    expect(html).not.toContain('<svg');
+    const embedded = images.map(([, b64]) => Buffer.from(b64!, 'base64'));
+    for (const file of ['density.png', 'training.png', 'samples-spokes-4.png']) {
+      const png = await readFile(join(out, file));
+      expect(embedded.some((b) => b.equals(png))).toBe(true);
+    }
+    for (const png of embedded) expect(decodePng(new Uint8Array(png)).width).toBeGreaterThan(0);
+    expect(images.map(([, , alt]) => alt)).toContain('training');
     expect(html).toContain('<h2>Metrics</h2>');
     expect(html).toContain('bhattacharyya[spokes=4]');
     expect(html).toContain(String(Number(metrics.bhattacharyya.toPrecision(6))));

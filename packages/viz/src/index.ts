@@ -20,4 +20,10 @@ export {
   trainingCurves,
 } from './plots.js';
 export { renderSvg, type TopLevelSpec } from './render.js';
-export { htmlReport, type ReportContent, type ReportPlot } from './report.js';
+export {
+  htmlReport,
+  type PngReportPlot,
+  type ReportContent,
+  type ReportPlot,
+  type SvgReportPlot,
+} from './report.js';

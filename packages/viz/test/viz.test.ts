@@ -1,4 +1,6 @@
-import { Rng, randn, type Tensor, tensor } from '@joule/tensor';
+import { crc32 } from 'node:zlib';
+import { JouleError, Rng, randn, type Tensor, tensor } from '@joule/tensor';
+import { Resvg } from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
 import { energyHeatmap, histogram2d, htmlReport, renderSvg, scatterPlot, trainingCurves } from '../src/index.js';
 import { svgToPng } from '../src/node.js';
@@ -119,6 +121,31 @@ describe('svgToPng', () => {
     expect([double.width, double.height]).toEqual([2 * width, 2 * height]);
     expect(() => svgToPng('not svg')).toThrow(/'svg'/);
   });
+  it('stores the same pixels as resvg renders, recompressed into valid chunks no larger than resvg writes', async () => {
+    const svgText = await scatterPlot(randn([500, 2], new Rng(3)), { size: 160 });
+    const direct = new Resvg(svgText, {
+      fitTo: { mode: 'zoom', value: 2 },
+      font: { loadSystemFonts: true, defaultFontFamily: 'sans-serif' },
+      background: 'white',
+    })
+      .render()
+      .asPng();
+    const png = svgToPng(svgText);
+    expect(decodePng(png)).toEqual(decodePng(new Uint8Array(direct)));
+    expect(png.length).toBeLessThanOrEqual(direct.length);
+    // every chunk's stored CRC-32 matches zlib's, and the pixel data sits in a single IDAT
+    const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    const types: string[] = [];
+    for (let offset = 8; offset < png.length; ) {
+      const length = view.getUint32(offset);
+      types.push(String.fromCharCode(...png.subarray(offset + 4, offset + 8)));
+      expect(view.getUint32(offset + 8 + length)).toBe(crc32(png.subarray(offset + 4, offset + 8 + length)));
+      offset += 12 + length;
+    }
+    expect(types[0]).toBe('IHDR');
+    expect(types.at(-1)).toBe('IEND');
+    expect(types.filter((t) => t === 'IDAT')).toHaveLength(1);
+  });
 });
 
 describe('htmlReport', () => {
@@ -149,5 +176,53 @@ describe('htmlReport', () => {
     expect(findAll(page, (e) => e.name === 'figure')).toHaveLength(2);
     expect(() => htmlReport({ title: 't', plots: [{ title: 'x', svg: 'oops' }] })).toThrow(/'content.plots\[0\].svg'/);
     expect(() => htmlReport({ title: 't', metrics: { m: 'x' as never } })).toThrow(/'content.metrics.m'/);
+  });
+  it('embeds PNG plots as base64 data URIs that decode back to the same image', async () => {
+    const svg = await trainingCurves([
+      { step: 1, values: { loss: 1 } },
+      { step: 2, values: { loss: 0.5 } },
+    ]);
+    const png = svgToPng(svg);
+    const html = htmlReport({
+      title: 'report',
+      plots: [
+        { title: 'curves <png>', png, pixelRatio: 2 },
+        { title: 'vector', svg },
+      ],
+    });
+    const images = [
+      ...html.matchAll(/<img src="data:image\/png;base64,([A-Za-z0-9+/=]+)" width="(\d+)" alt="([^"]*)">/g),
+    ];
+    expect(images).toHaveLength(1);
+    const [, encoded, width, alt] = images[0]!;
+    const decoded = new Uint8Array(Buffer.from(encoded!, 'base64'));
+    expect(decoded).toEqual(png);
+    const image = decodePng(decoded);
+    expect(Number(width)).toBe(image.width / 2);
+    expect(alt).toBe('curves &lt;png&gt;');
+    expect(html.match(/<svg /g)).toHaveLength(1); // the SVG plot stays vector
+    // base64 of every remainder length (0, 1, 2 bytes past a multiple of 3) matches Node's encoder
+    for (const extra of [0, 1, 2]) {
+      const bytes = new Uint8Array([...png.subarray(0, 30), ...[250, 251].slice(0, extra)]);
+      const page = htmlReport({ title: 't', plots: [{ title: 'p', png: bytes }] });
+      expect(page).toContain(`src="data:image/png;base64,${Buffer.from(bytes).toString('base64')}" alt="p"`);
+    }
+  });
+
+  it('rejects bytes that are not a PNG, naming the plot', () => {
+    const notPng = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"></svg>');
+    expect(() => htmlReport({ title: 't', plots: [{ title: 'x', png: notPng }] })).toThrow(JouleError);
+    expect(() => htmlReport({ title: 't', plots: [{ title: 'x', png: notPng }] })).toThrow(/'content.plots\[0\].png'/);
+    const truncated = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+    const plots = [
+      { title: 'ok', svg: '<svg></svg>' },
+      { title: 'x', png: truncated },
+    ];
+    expect(() => htmlReport({ title: 't', plots })).toThrow(/'content.plots\[1\].png'/);
+    expect(() => htmlReport({ title: 't', plots: [{ title: 'x', png: 'abc' as never }] })).toThrow(JouleError);
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]);
+    expect(() => htmlReport({ title: 't', plots: [{ title: 'x', png, pixelRatio: 0 }] })).toThrow(
+      /'content.plots\[0\].pixelRatio'/,
+    );
   });
 });
