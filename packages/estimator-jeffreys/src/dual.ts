@@ -247,7 +247,12 @@ export function zetaViolations(
   logZeta: number,
   epsZeta: number,
   rule: ZetaViolation,
-): { upper: number; lower: number } {
+): {
+  /** Violation of the upper bound ζ ≤ 1 + ε_ζ (positive when violated). */
+  upper: number;
+  /** Violation of the lower bound ζ ≥ 1 (positive when violated). */
+  lower: number;
+} {
   const op = 'zetaViolations';
   if (typeof logZeta !== 'number' || !Number.isFinite(logZeta))
     throw new JouleError(op, 'logZeta', 'a finite number', String(logZeta));
