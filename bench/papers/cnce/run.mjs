@@ -11,21 +11,11 @@ import { ConditionalMLP, MLP, SinusoidalEmbedding } from '@joule/nn';
 import { Rng, tensor, zeros } from '@joule/tensor';
 import { energyHeatmap } from '@joule/viz';
 import { svgToPng } from '@joule/viz/node';
+import { paperArgs } from '../args.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function parseArgs(argv) {
-  const args = { quick: false, seeds: undefined, out: join(here, 'results') };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--quick') args.quick = true;
-    else if (argv[i] === '--seeds') args.seeds = Number(argv[++i]);
-    else if (argv[i] === '--out') args.out = argv[++i];
-    else throw new Error(`unknown argument ${argv[i]} (use --quick, --seeds N, --out DIR)`);
-  }
-  return args;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const args = paperArgs(here);
 // The paper (App. C): 10^4 train/val/test points, batch 256, 50,000 Adam steps, a 530k-parameter
 // ResNet, a grid over LR and noise settings, seeds 1–3, IS with 10^5 draws from the true density.
 const settings = args.quick

@@ -9,21 +9,11 @@ import { Adam, MLP } from '@joule/nn';
 import { concat, Rng, rand } from '@joule/tensor';
 import { energyHeatmap, scatterPlot } from '@joule/viz';
 import { svgToPng } from '@joule/viz/node';
+import { paperArgs } from '../args.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function parseArgs(argv) {
-  const args = { quick: false, seeds: undefined, out: join(here, 'results') };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--quick') args.quick = true;
-    else if (argv[i] === '--seeds') args.seeds = Number(argv[++i]);
-    else if (argv[i] === '--out') args.out = argv[++i];
-    else throw new Error(`unknown argument ${argv[i]} (use --quick, --seeds N, --out DIR)`);
-  }
-  return args;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const args = paperArgs(here);
 // The paper: SW_2 with 1,000 projections between 10k samples and 10k data (± over 5 samplings),
 // AUC of −E for data vs Uniform([−4, 4]²) with 10k each; GCD-FT at T = 5, τ = 0.05.
 const settings = args.quick

@@ -9,21 +9,11 @@ import { SGD } from '@joule/nn';
 import { Rng, randn, tensor, zeros } from '@joule/tensor';
 import { renderSvg } from '@joule/viz';
 import { svgToPng } from '@joule/viz/node';
+import { paperArgs } from '../args.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function parseArgs(argv) {
-  const args = { quick: false, seeds: undefined, out: join(here, 'results') };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--quick') args.quick = true;
-    else if (argv[i] === '--seeds') args.seeds = Number(argv[++i]);
-    else if (argv[i] === '--out') args.out = argv[++i];
-    else throw new Error(`unknown argument ${argv[i]} (use --quick, --seeds N, --out DIR)`);
-  }
-  return args;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const args = paperArgs(here);
 // The paper: d = 50, N = 10^5 walkers (mini-batches N' = 10^4), n = 10^5 data, 20 runs, h = 0.1,
 // per-iteration rates γ·h = 0.02 (a, b) and 0.1 (z), CD rates ×10, 1,000 iterations (digest §3.1).
 const settings = args.quick

@@ -10,33 +10,21 @@ import { MLP } from '@joule/nn';
 import { Rng, tensor } from '@joule/tensor';
 import { energyHeatmap } from '@joule/viz';
 import { svgToPng } from '@joule/viz/node';
+import { paperArgs } from '../args.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function parseArgs(argv) {
-  const args = {
-    quick: false,
-    seeds: undefined,
-    out: join(here, 'results'),
-    datasets: undefined,
-    iterations: undefined,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--quick') args.quick = true;
-    else if (argv[i] === '--seeds') args.seeds = Number(argv[++i]);
-    else if (argv[i] === '--out') args.out = argv[++i];
-    else if (argv[i] === '--datasets') args.datasets = argv[++i].split(',');
-    else if (argv[i] === '--iterations') args.iterations = Number(argv[++i]);
-    else if (argv[i] === '--train') args.train = Number(argv[++i]);
-    else
-      throw new Error(
-        `unknown argument ${argv[i]} (use --quick, --seeds N, --out DIR, --datasets a,b, --iterations N)`,
-      );
-  }
-  return args;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const parsed = paperArgs(here, {
+  datasets: { type: 'string' },
+  iterations: { type: 'string' },
+  train: { type: 'string' },
+});
+const args = {
+  ...parsed,
+  datasets: parsed.datasets?.split(','),
+  iterations: parsed.iterations === undefined ? undefined : Number(parsed.iterations),
+  train: parsed.train === undefined ? undefined : Number(parsed.train),
+};
 // The paper (D.2): 1000 train / 10,000 test points, 25,000 full-batch iterations, NSF (5 transforms,
 // 8 bins), ResMLP EBM (6 blocks, h = 64), M = 1000, 5 seeds. Scaled down here (see README).
 const settings = args.quick

@@ -10,22 +10,11 @@ import { ConditionalMLP } from '@joule/nn';
 import { concat, noGrad, Rng, randint } from '@joule/tensor';
 import { histogram2d } from '@joule/viz';
 import { svgToPng } from '@joule/viz/node';
+import { paperArgs } from '../args.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function parseArgs(argv) {
-  const args = { quick: false, reduced: false, seeds: undefined, out: join(here, 'results') };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--quick') args.quick = true;
-    else if (argv[i] === '--reduced') args.reduced = true;
-    else if (argv[i] === '--seeds') args.seeds = Number(argv[++i]);
-    else if (argv[i] === '--out') args.out = argv[++i];
-    else throw new Error(`unknown argument ${argv[i]} (use --quick, --reduced, --seeds N, --out DIR)`);
-  }
-  return args;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const args = paperArgs(here, { reduced: { type: 'boolean', default: false } });
 // Appendix B.2: 50,000 training pairs, batch 128, 20,000 R-NCE steps and 20,000–50,000 interpolant
 // steps ((T_outer, T_samp, T_rnce) = (4000, 5, 5)), 768 Heun steps for sampling, 8192 samples per
 // context on a 256 × 256 grid. Scaled down here (see README.md); --reduced is the setting that
