@@ -264,10 +264,14 @@ export interface Estimator<B = Tensor> {
   sample?(n: number, rng: Rng, context?: Tensor): Promise<Tensor>;
   /**
    * Everything needed to resume training (parameters, optimizer and sampler state), as plain data.
+   * The tensors in it are the caller's: snapshots (sharing storage with the live ones, see
+   * `stopGradient`) that stay valid while training goes on, and that the caller disposes when done.
    *
    * @example
    * ```ts
    * const checkpoint = est.state();
+   * await save(checkpoint);
+   * dispose(checkpoint); // the live parameters are untouched
    * ```
    */
   state(): Record<string, unknown>;

@@ -1,6 +1,6 @@
 import type { ConditionalBatch, Distribution, Estimator, Metric } from '@joule/core';
 import { JouleError } from '@joule/core';
-import { Rng, type RngState, Tensor, tensor } from '@joule/tensor';
+import { dispose, Rng, type RngState, Tensor, tensor } from '@joule/tensor';
 import { decodeState, encodeState } from './state.js';
 import type { CheckpointStorage } from './storage.js';
 
@@ -378,11 +378,15 @@ export async function train(
       history,
       evaluations,
     };
-    const bytes = await encodeState(
-      { format: FORMAT, checkpoint: checkpoint as unknown as Record<string, unknown> },
-      { op: 'train', where: `at step ${step}` },
-    );
-    await storage!.write(checkpointName, bytes);
+    try {
+      const bytes = await encodeState(
+        { format: FORMAT, checkpoint: checkpoint as unknown as Record<string, unknown> },
+        { op: 'train', where: `at step ${step}` },
+      );
+      await storage!.write(checkpointName, bytes);
+    } finally {
+      dispose(checkpoint.estimatorState);
+    }
   };
 
   const evaluate = async (): Promise<Record<string, number>> => {
@@ -437,7 +441,12 @@ export async function train(
       await writeCheckpoint();
     } else if (last) {
       // No checkpoint to write: still refuse to end with non-finite parameters.
-      await encodeState(estimator.state(), { op: 'train', where: `at step ${step}` });
+      const state = estimator.state();
+      try {
+        await encodeState(state, { op: 'train', where: `at step ${step}` });
+      } finally {
+        dispose(state);
+      }
     }
     if (options.onProgress !== undefined) {
       const seconds = (performance.now() - started) / 1000;

@@ -1,5 +1,5 @@
 import type { ConditionalBatch, Distribution, Estimator, Metric } from '@joule/core';
-import { grad, type Rng, randn, type Tensor, tensor } from '@joule/tensor';
+import { dispose, grad, type Rng, randn, type Tensor, tensor, tidy } from '@joule/tensor';
 
 /** What can go wrong in {@link GaussianMeanEstimator}, to test the NaN/Inf guard. */
 export interface Rig {
@@ -35,19 +35,22 @@ export class GaussianMeanEstimator implements Estimator<Tensor> {
   async step(batch: Tensor, rng: Rng): Promise<Record<string, number>> {
     this.steps++;
     const n = batch.shape[0]!;
-    const negatives = randn([n, this.dim], rng).add(this.theta);
+    const negatives = tidy(() => randn([n, this.dim], rng).add(this.theta));
     const loss = (theta: Tensor) => {
       const e = (x: Tensor) => x.sub(theta).square().sum([1]).mul(0.5).mean();
       return e(batch).sub(e(negatives));
     };
-    const value = (await loss(this.theta).data())[0]!;
-    const g = await grad(loss)(this.theta).data();
+    const [valueT, gradT] = tidy(() => [loss(this.theta), grad(loss)(this.theta)]);
+    const value = (await valueT!.data())[0]!;
+    const g = await gradT!.data();
+    dispose([valueT!, gradT!]);
     const theta = Float32Array.from(await this.theta.data());
     for (let i = 0; i < this.dim; i++) {
       this.momentum[i] = 0.5 * this.momentum[i]! + g[i]!;
       theta[i] = theta[i]! - this.lr * this.momentum[i]!;
     }
     if (this.rig.infParameterAt === this.steps) theta[0] = Number.POSITIVE_INFINITY;
+    this.theta.dispose();
     this.theta = tensor(theta, [this.dim]);
     negatives.dispose();
     return { loss: this.rig.nanLossAt === this.steps ? Number.NaN : value, gradNorm: Math.hypot(...g) };
@@ -58,11 +61,15 @@ export class GaussianMeanEstimator implements Estimator<Tensor> {
   }
 
   state(): Record<string, unknown> {
-    return { params: { theta: this.theta }, optimizer: { momentum: this.momentum, steps: this.steps } };
+    return {
+      params: { theta: this.theta.stopGradient() },
+      optimizer: { momentum: Float64Array.from(this.momentum), steps: this.steps },
+    };
   }
 
   load(state: Record<string, unknown>): void {
     const s = state as { params: { theta: Tensor }; optimizer: { momentum: Float64Array; steps: number } };
+    this.theta.dispose();
     this.theta = s.params.theta;
     this.momentum = Float64Array.from(s.optimizer.momentum);
     this.steps = s.optimizer.steps;

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JouleError, Rng, randn, type Tensor, tensor } from '@joule/tensor';
+import { JouleError, memory, Rng, randn, type Tensor, tensor } from '@joule/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStorage, type Progress, readCheckpoint, train } from '../src/index.js';
 import { fileStorage } from '../src/node.js';
@@ -126,6 +126,15 @@ describe('train: checkpoints and resume', () => {
     expect(resumed.history).toEqual(reference.result.history);
     expect(resumed.evaluations).toEqual(reference.result.evaluations);
     expect(resumed.epochs).toBe(reference.result.epochs);
+  });
+
+  it('disposes the state snapshots it checkpoints: no tensor outlives the run but the parameters', async () => {
+    const est = new GaussianMeanEstimator(dim);
+    const before = memory().tensors;
+    await train(est, data, { steps: 20, batchSize, seed: 3, checkpointEvery: 1, storage: memoryStorage() });
+    await train(est, data, { steps: 20, batchSize, seed: 3 }); // no storage: the final check's snapshot
+    expect(memory().tensors).toBe(before);
+    expect(est.theta.isDisposed).toBe(false);
   });
 
   it('resumes at an epoch boundary and from a finished run', async () => {
