@@ -3,10 +3,13 @@
  * FMA, and the plain JavaScript loops) against float64 references, plus the whole op suite on the
  * JavaScript variant (cpu.test.ts runs it on the default, WebAssembly one).
  */
+
 import { describe, expect, it } from 'vitest';
 import { WasmElementwise, wasmElementwiseAvailable } from '../src/cpu/elementwise-wasm.js';
+import { gemmModuleBytes, MR, NR, type PackFn } from '../src/cpu/gemm-kernel.js';
 import { WasmGemm, wasmFeatures } from '../src/cpu/gemm-wasm.js';
 import { ArrayPool } from '../src/cpu/pool.js';
+import { validates } from '../src/cpu/wasm-asm.js';
 import { CpuBackend, getBackend, grad, Rng, setBackend, type Tensor, tensor } from '../src/index.js';
 import { runOpSuite } from './suite/ops.suite.js';
 
@@ -14,6 +17,20 @@ import { runOpSuite } from './suite/ops.suite.js';
 runOpSuite('cpu', () => new CpuBackend({ simd: false }));
 
 const features = wasmFeatures();
+
+/**
+ * Node 20 validates relaxed SIMD only behind a V8 flag; setting it at run time, before a module is compiled,
+ * is enough (measured; the backend never does it). Set after `features` is probed, so the backends of this
+ * file keep their default kernels; true where the FMA kernel can then be checked.
+ */
+const fmaWithFlag = await (async () => {
+  if (!features.fma) {
+    const v8Module = 'node:v8'; // (the package has no Node type declarations)
+    const v8 = (await import(v8Module)) as { setFlagsFromString(flags: string): void };
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  }
+  return validates(gemmModuleBytes(true));
+})();
 
 function randomArray(n: number, rng: Rng): Float32Array {
   return rng.normal(n);
@@ -47,7 +64,7 @@ function matmulRef(
   return { out, absOut };
 }
 
-// Sizes around the register tile (4×8), the row block (128) and the depth block (256).
+// Sizes around the register tile (4×8), the row block (128), the column block (256) and the depth block (256).
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [3, 17, 5],
@@ -60,6 +77,11 @@ const SHAPES: [number, number, number][] = [
   // whole panels of 8 columns (B read in place when not transposed), across the depth block
   [33, 300, 16],
   [130, 513, 24],
+  // several units (row blocks × column blocks), a depth remainder, partial tiles and panels everywhere
+  [131, 520, 263],
+  // a few panels: A read in place (not packed), over several row blocks and depth blocks
+  [133, 300, 5],
+  [130, 260, 31],
 ];
 
 type Gemm = (
@@ -160,6 +182,125 @@ describe('matmul kernels against a float64 reference', () => {
       expect(Math.abs(out[m * n + i] - ref.out[i])).toBeLessThanOrEqual(k * 2 ** -23 * ref.absOut[i]);
     // nothing written outside the target block
     expect(out.subarray(0, m * n).every(Number.isNaN)).toBe(true);
+  });
+});
+
+describe('gemm packing and units', () => {
+  it.skipIf(!features.simd)('packA and packB lay out tiles step by step and zero the last tile past its width', () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(gemmModuleBytes(false)), {
+      env: { mem: memory },
+    });
+    const mem = new Float32Array(memory.buffer);
+    // a [rows, cols] source at float 0 holding 1 + its index; the packed copy at float 4096, pre-filled with NaN
+    const [rows, cols, kc] = [7, 10, 5];
+    for (let i = 0; i < rows * cols; i++) mem[i] = 1 + i;
+    for (const [name, width] of [
+      ['packA', MR],
+      ['packB', NR],
+    ] as const) {
+      const pack = exports[name] as PackFn;
+      for (const contiguous of [true, false]) {
+        // tiles across the contiguous dimension (js = 4, steps along rows) or across rows (js = a row)
+        const [ps, js, extent] = contiguous ? [cols * 4, 4, cols] : [4, cols * 4, rows];
+        const count = Math.ceil(extent / width);
+        const lastWidth = extent - (count - 1) * width;
+        mem.fill(Number.NaN, 4096, 4096 + count * kc * width);
+        pack(0, 4096 * 4, count, kc, ps, js, lastWidth);
+        for (let t = 0; t < count; t++)
+          for (let p = 0; p < kc; p++)
+            for (let j = 0; j < width; j++) {
+              const e = t * width + j;
+              const want = e < extent ? 1 + (contiguous ? p * cols + e : e * cols + p) : 0;
+              expect(mem[4096 + (t * kc + p) * width + j], `${name} t=${t} p=${p} j=${j}`).toBe(want);
+            }
+      }
+    }
+  });
+
+  it.skipIf(!features.simd)('the units of a plan cover C once and run in any order, A packed or in place', () => {
+    const rng = new Rng(9);
+    const g = new WasmGemm(false);
+    const layouts = new Set<string>();
+    for (const [m, k, n, transA] of [
+      [261, 300, 530, false],
+      [261, 300, 20, false],
+      [261, 300, 20, true],
+    ] as const) {
+      const a = randomArray(m * k, rng);
+      const b = randomArray(k * n, rng);
+      const whole = new Float32Array(m * n);
+      g.matmul(a, 0, b, 0, whole, 0, m, k, n, transA, false);
+      const plan = g.prepare(a, 0, b, 0, m, k, n, transA, false);
+      layouts.add(plan.aLayout);
+      expect(plan.units.length).toBeGreaterThan(2);
+      const panels = plan.nPad / NR;
+      const covered = new Uint8Array(plan.mPad * panels);
+      for (const u of plan.units) {
+        expect(u.row0 % MR).toBe(0);
+        expect(u.rows % MR).toBe(0);
+        for (let i = u.row0; i < u.row0 + u.rows; i++)
+          for (let jp = u.panel0; jp < u.panel0 + u.panels; jp++) covered[i * panels + jp]++;
+      }
+      expect(covered.every((c) => c === 1)).toBe(true);
+      // reversed and rotated order: the same bits (each unit sums its depth in the same order)
+      const order = [...plan.units].reverse();
+      order.push(order.shift() as (typeof order)[number]);
+      for (const u of order) g.run(plan, u);
+      const out = new Float32Array(m * n);
+      g.finish(plan, out, 0);
+      let same = true;
+      for (let i = 0; i < m * n; i++) same &&= Object.is(out[i], whole[i]);
+      expect(same).toBe(true);
+    }
+    expect([...layouts].sort()).toEqual(['columns', 'packed', 'rows']);
+  });
+
+  it.skipIf(!features.simd)('an empty depth gives zeros, whatever the module memory held before', () => {
+    const g = new WasmGemm(false);
+    const rng = new Rng(4);
+    g.matmul(
+      randomArray(64 * 64, rng),
+      0,
+      randomArray(64 * 64, rng),
+      0,
+      new Float32Array(64 * 64),
+      0,
+      64,
+      64,
+      64,
+      false,
+      false,
+    );
+    const out = new Float32Array(6 * 10).fill(Number.NaN);
+    g.matmul(new Float32Array(0), 0, new Float32Array(0), 0, out, 0, 6, 0, 10, false, false);
+    expect(out.every((x) => x === 0)).toBe(true);
+  });
+
+  it.skipIf(!fmaWithFlag)('relaxed-SIMD FMA kernel (the V8 flag set at run time on Node 20)', () => {
+    const g = new WasmGemm(true);
+    const rng = new Rng(21);
+    for (const [m, k, n] of [
+      [131, 520, 263],
+      [133, 300, 5],
+      [9, 3, 17],
+    ]) {
+      for (const tA of [false, true]) {
+        for (const tB of [false, true]) {
+          const a = randomArray(m * k, rng);
+          const b = randomArray(k * n, rng);
+          const got = new Float32Array(m * n);
+          g.matmul(a, 0, b, 0, got, 0, m, k, n, tA, tB);
+          const { out, absOut } = matmulRef(a, b, m, k, n, tA, tB);
+          for (let i = 0; i < m * n; i++) {
+            // the same bound as the unfused kernels (a fused multiply–add rounds once instead of twice)
+            const tol = k * 2 ** -23 * absOut[i] + 1e-30;
+            if (!(Math.abs(got[i] - out[i]) <= tol))
+              throw new Error(`FMA m=${m} k=${k} n=${n} tA=${tA} tB=${tB} [${i}]: ${got[i]} vs ${out[i]}`);
+          }
+        }
+      }
+    }
   });
 });
 

@@ -1,37 +1,242 @@
-import { gemmModuleBytes, type KernelFn, MR, NR } from './gemm-kernel.js';
-import { validates } from './wasm-asm.js';
+import { gemmModuleBytes, type KernelFn, MR, NR, type PackFn } from './gemm-kernel.js';
+import { SHARED_MAX_PAGES, validates } from './wasm-asm.js';
+import { WasmThreads, workerThreads } from './wasm-threads.js';
 
-/** Depth of one packed block of B (keeps a B micro-panel of KC·NR floats in L1). */
+/** The kernels a unit calls, by index. */
+const KERNELS = ['gemm', 'gemmRows'] as const;
+type KernelArgs = Parameters<KernelFn>;
+
+/** Depth of one packed block (a B micro-panel of KC·NR floats and an A tile of KC·MR floats stay in L1). */
 const KC = 256;
-/** Rows of A per kernel call (keeps the A block in L2). */
+/** Rows of one unit of work (a multiple of MR; its packed A block, MC·KC floats, stays in L2). */
 const MC = 128;
+/** Columns of one unit of work (a multiple of NR). */
+const NC = 256;
+/**
+ * A is packed when each of its tiles meets at least this many panels of B; below, the packing costs more
+ * than the kernel gains from it and the kernel reads A in place (measured on [4352, 128]·[128, n]: n = 2, 16
+ * and 32 run faster in place, n = 128 and 512 as fast or faster packed).
+ */
+const PACK_A_MIN_PANELS = 5;
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
 /**
- * Matrix products on a WebAssembly SIMD micro-kernel (register tiles of MR×NR, B packed in panels
- * of NR columns, cache blocking over the depth and the rows). Operands are copied into the module's
- * memory; the packing of B absorbs `transB`, and the kernel reads a transposed A in place.
+ * One product laid out in the module's memory by {@link WasmGemm.prepare}: packed A, packed B and the
+ * padded C (`mPad × nPad`, row-major), addresses in bytes.
+ * @internal
+ */
+export interface GemmPlan {
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly mPad: number;
+  readonly nPad: number;
+  /**
+   * How A is read: `'packed'`, depth block at `p0` then row tile `t` at `aPtr + 4(p0·mPad + t·kc·MR)`;
+   * in place, the `[m, k]` matrix (`'rows'`) or the `[k, m]` one (`'columns'`, a transposed A) at `aPtr`,
+   * zero past its end up to `mPad` rows.
+   */
+  readonly aLayout: 'packed' | 'rows' | 'columns';
+  readonly aPtr: number;
+  /** Packed B: depth block at `p0` then panel `jp` at `bPtr + 4(p0·nPad + jp·kc·NR)`. */
+  readonly bPtr: number;
+  readonly cPtr: number;
+  /** Independent pieces of work covering C once; they may run in any order. */
+  readonly units: readonly GemmUnit[];
+}
+
+/**
+ * A block of C, rows `row0 .. row0+rows` (multiples of MR) by panels `panel0 .. panel0+panels` of NR
+ * columns, computed over the whole depth. Units of one plan write disjoint parts of C.
+ * @internal
+ */
+export interface GemmUnit {
+  readonly row0: number;
+  readonly rows: number;
+  readonly panel0: number;
+  readonly panels: number;
+}
+
+/**
+ * Matrix products on a WebAssembly SIMD micro-kernel (register tiles of MR×NR over A packed in tiles of
+ * MR interleaved rows and B packed in panels of NR columns, both blocked over the depth by KC). The operands are copied into the module's memory and packed
+ * there, which absorbs both transposes; the work is then a list of independent units (row block ×
+ * panel range) over the module's single memory.
  * @internal
  */
 export class WasmGemm {
-  private readonly memory = new WebAssembly.Memory({ initial: 16 });
-  private f32 = new Float32Array(this.memory.buffer);
-  private readonly gemmN: KernelFn;
-  private readonly gemmT: KernelFn;
+  private readonly memory: WebAssembly.Memory;
+  private f32: Float32Array;
+  private readonly kernel: KernelFn;
+  private readonly kernelRows: KernelFn;
+  private readonly packA: PackFn;
+  private readonly packB: PackFn;
+  /** The worker threads, when there are any. */
+  private pool: WasmThreads | null;
 
-  constructor(readonly fma: boolean) {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(gemmModuleBytes(fma)), {
-      env: { mem: this.memory },
-    });
-    this.gemmN = instance.exports.gemmN as KernelFn;
-    this.gemmT = instance.exports.gemmT as KernelFn;
+  /**
+   * @param fma Use the relaxed-SIMD FMA kernels.
+   * @param threads Threads for large products, this one included; more than 1 needs Node's
+   *   `worker_threads` (elsewhere one thread is used).
+   * @param parallelMinFlops Products of fewer flops (`2mnk`) run on this thread alone.
+   */
+  constructor(
+    readonly fma: boolean,
+    threads = 1,
+    readonly parallelMinFlops = 1 << 21,
+  ) {
+    const shared = threads > 1 && workerThreads() !== null;
+    this.memory = shared
+      ? new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true })
+      : new WebAssembly.Memory({ initial: 16 });
+    this.f32 = new Float32Array(this.memory.buffer);
+    const module = new WebAssembly.Module(gemmModuleBytes(fma, shared));
+    this.pool = shared ? new WasmThreads(module, this.memory, KERNELS, threads) : null;
+    const exports = this.pool?.exports ?? new WebAssembly.Instance(module, { env: { mem: this.memory } }).exports;
+    this.kernel = exports.gemm as KernelFn;
+    this.kernelRows = exports.gemmRows as KernelFn;
+    this.packA = exports.packA as PackFn;
+    this.packB = exports.packB as PackFn;
   }
 
-  private reserve(bytes: number): Float32Array {
+  /** Threads that share the work of a large product (1: this thread only). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Stops the worker threads; later products run on this thread. */
+  close(): void {
+    this.pool?.close();
+    this.pool = null;
+  }
+
+  /**
+   * Waits (blocking, at most `timeoutMs`) until the worker threads have started; true when they
+   * have (or there are none). Only benchmarks need this: until a worker starts, this thread does its share.
+   */
+  waitForThreads(timeoutMs: number): boolean {
+    return this.pool?.waitForWorkers(timeoutMs) ?? true;
+  }
+
+  private reserve(floats: number): Float32Array {
     const have = this.memory.buffer.byteLength;
-    if (have < bytes) this.memory.grow(Math.ceil((bytes - have) / 65536));
+    if (have < floats * 4) this.memory.grow(Math.ceil((floats * 4 - have) / 65536));
     if (this.f32.buffer !== this.memory.buffer) this.f32 = new Float32Array(this.memory.buffer);
     return this.f32;
+  }
+
+  /**
+   * Copies `op(A)` (`[m, k]`, stored `[k, m]` from `aOff` when `transA`) and `op(B)` (`[k, n]`, stored
+   * `[n, k]` from `bOff` when `transB`) into the module's memory, packs them for the whole depth and
+   * returns the plan of the product.
+   */
+  prepare(
+    A: Float32Array,
+    aOff: number,
+    B: Float32Array,
+    bOff: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+  ): GemmPlan {
+    const mPad = roundUp(m, MR);
+    const nPad = roundUp(n, NR);
+    const packedA = nPad / NR >= PACK_A_MIN_PANELS;
+    // layout (floats): A as given, zero up to mPad rows | B as given | packed A (if packed) | packed B | C
+    const aRaw = 0;
+    const bRaw = roundUp(aRaw + mPad * k, 4);
+    const aPacked = roundUp(bRaw + k * n, 4);
+    const bPtr = packedA ? aPacked + mPad * k : aPacked;
+    const cPtr = bPtr + k * nPad;
+    const mem = this.reserve(cPtr + mPad * nPad);
+    mem.set(A.subarray(aOff, aOff + m * k), aRaw);
+    mem.fill(0, aRaw + m * k, aRaw + mPad * k);
+    mem.set(B.subarray(bOff, bOff + k * n), bRaw);
+    // an empty depth runs no kernel: the product is zero
+    if (k === 0) mem.fill(0, cPtr, cPtr + mPad * nPad);
+    // byte strides of op(A)(i, p) along p and i, and of op(B)(p, j) along p and j
+    const [aPs, aIs] = transA ? [m * 4, 4] : [4, k * 4];
+    const [bPs, bJs] = transB ? [4, k * 4] : [n * 4, 4];
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kc = Math.min(KC, k - p0);
+      if (packedA)
+        this.packA((aRaw + p0 * (aPs / 4)) * 4, (aPacked + p0 * mPad) * 4, mPad / MR, kc, aPs, aIs, m - (mPad - MR));
+      this.packB((bRaw + p0 * (bPs / 4)) * 4, (bPtr + p0 * nPad) * 4, nPad / NR, kc, bPs, bJs, n - (nPad - NR));
+    }
+    const units: GemmUnit[] = [];
+    const nPanels = nPad / NR;
+    let unitRows = MC;
+    let unitPanels = NC / NR;
+    if (this.pool && 2 * m * n * k >= this.parallelMinFlops) {
+      // at least 4 units per thread where the product allows it, so that a late or slow thread evens out
+      const want = 4 * this.threads;
+      while (Math.ceil(mPad / unitRows) * Math.ceil(nPanels / unitPanels) < want && unitPanels > 1)
+        unitPanels = Math.ceil(unitPanels / 2);
+      while (Math.ceil(mPad / unitRows) * Math.ceil(nPanels / unitPanels) < want && unitRows > MR)
+        unitRows = Math.max(MR, roundUp(unitRows / 2, MR));
+    }
+    for (let row0 = 0; row0 < mPad; row0 += unitRows) {
+      const rows = Math.min(unitRows, mPad - row0);
+      for (let panel0 = 0; panel0 < nPanels; panel0 += unitPanels)
+        units.push({ row0, rows, panel0, panels: Math.min(unitPanels, nPanels - panel0) });
+    }
+    const aLayout = packedA ? 'packed' : transA ? 'columns' : 'rows';
+    const aPtr = (packedA ? aPacked : aRaw) * 4;
+    return { m, k, n, mPad, nPad, aLayout, aPtr, bPtr: bPtr * 4, cPtr: cPtr * 4, units };
+  }
+
+  /** Computes one unit of `plan` (its block of C over the whole depth) on this thread. */
+  run(plan: GemmPlan, unit: GemmUnit): void {
+    this.unitCalls(plan, unit, (fn, ...args) => (fn === 0 ? this.kernel : this.kernelRows)(...(args as KernelArgs)));
+  }
+
+  /** Runs every unit of `plan`, on the worker threads too when it is large enough. */
+  runAll(plan: GemmPlan): void {
+    const pool = this.pool;
+    if (pool && plan.units.length > 1 && 2 * plan.m * plan.n * plan.k >= this.parallelMinFlops) {
+      const call = (fn: number, ...args: number[]) => pool.call(fn, ...args);
+      for (const unit of plan.units) {
+        this.unitCalls(plan, unit, call);
+        pool.endUnit();
+      }
+      pool.run();
+    } else for (const unit of plan.units) this.run(plan, unit);
+  }
+
+  /** The kernel calls of one unit, in order: `call(0, …)` for `gemm`, `call(1, …)` for `gemmRows`. */
+  private unitCalls(plan: GemmPlan, unit: GemmUnit, call: (fn: number, ...args: number[]) => void): void {
+    const { m, k, mPad, nPad, aLayout, aPtr } = plan;
+    const c = plan.cPtr + (unit.row0 * nPad + unit.panel0 * NR) * 4;
+    const [tiles, panels, ldc] = [unit.rows / MR, unit.panels, nPad * 4];
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kc = Math.min(KC, k - p0);
+      const b = plan.bPtr + (p0 * nPad + unit.panel0 * kc * NR) * 4;
+      const acc = p0 > 0 ? 1 : 0;
+      if (aLayout === 'packed') {
+        const a = aPtr + (p0 * mPad + unit.row0 * kc) * 4;
+        call(0, a, b, c, ldc, tiles, panels, kc, acc, MR * 4, kc * MR * 4);
+      } else if (aLayout === 'columns') {
+        call(0, aPtr + (p0 * m + unit.row0) * 4, b, c, ldc, tiles, panels, kc, acc, m * 4, MR * 4);
+      } else {
+        call(1, aPtr + (unit.row0 * k + p0) * 4, b, c, ldc, tiles, panels, kc, acc, k * 4, MR * k * 4);
+      }
+    }
+  }
+
+  /** Copies the `[m, n]` result of `plan` (all of its units run) to `out` from `oOff`. */
+  finish(plan: GemmPlan, out: Float32Array, oOff: number): void {
+    const { m, n, nPad } = plan;
+    const mem = this.f32;
+    const cPtr = plan.cPtr / 4;
+    if (nPad === n) out.set(mem.subarray(cPtr, cPtr + m * n), oOff);
+    else if (n >= NR) {
+      for (let i = 0; i < m; i++) out.set(mem.subarray(cPtr + i * nPad, cPtr + i * nPad + n), oOff + i * n);
+    } else {
+      // narrow rows (an energy head, a 2-D input gradient): element copies beat a subarray per row
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[oOff + i * n + j] = mem[cPtr + i * nPad + j];
+    }
   }
 
   /**
@@ -51,75 +256,9 @@ export class WasmGemm {
     transA: boolean,
     transB: boolean,
   ): void {
-    const mPad = roundUp(m, MR);
-    const nPad = roundUp(n, NR);
-    const kcMax = Math.min(k, KC);
-    // B whose rows are whole panels is read in place (one copy, no packing); otherwise packed per depth block
-    const inPlace = !transB && n === nPad;
-    // layout (floats): A (padded so tiles past the last row stay in bounds) | B or its packed block | C
-    const aLen = transA ? k * m + MR : mPad * k;
-    const aPtr = 0;
-    const bPtr = roundUp(aLen, 4);
-    const cPtr = bPtr + (inPlace ? k * n : kcMax * nPad);
-    const mem = this.reserve((cPtr + mPad * nPad) * 4);
-    mem.set(A.subarray(aOff, aOff + m * k), aPtr);
-    if (inPlace) mem.set(B.subarray(bOff, bOff + k * n), bPtr);
-    const nPanels = nPad / NR;
-    for (let p0 = 0; p0 < k; p0 += KC) {
-      const kc = Math.min(KC, k - p0);
-      if (!inPlace) packB(B, bOff, mem, bPtr, p0, kc, k, n, nPanels, transB);
-      const b = (inPlace ? bPtr + p0 * n : bPtr) * 4;
-      const ldb = inPlace ? n * 4 : NR * 4;
-      const panelBytes = inPlace ? NR * 4 : kc * NR * 4;
-      for (let i0 = 0; i0 < mPad; i0 += MC) {
-        const rows = Math.min(MC, mPad - i0);
-        const c = (cPtr + i0 * nPad) * 4;
-        const acc = p0 > 0 ? 1 : 0;
-        if (transA)
-          this.gemmT((aPtr + p0 * m + i0) * 4, m * 4, b, c, nPad * 4, rows / MR, nPanels, kc, acc, ldb, panelBytes);
-        else this.gemmN((aPtr + i0 * k + p0) * 4, k * 4, b, c, nPad * 4, rows / MR, nPanels, kc, acc, ldb, panelBytes);
-      }
-    }
-    if (nPad === n) out.set(mem.subarray(cPtr, cPtr + m * n), oOff);
-    else if (n >= NR) {
-      for (let i = 0; i < m; i++) out.set(mem.subarray(cPtr + i * nPad, cPtr + i * nPad + n), oOff + i * n);
-    } else {
-      // narrow rows (an energy head, a 2-D input gradient): element copies beat a subarray per row
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[oOff + i * n + j] = mem[cPtr + i * nPad + j];
-    }
-  }
-}
-
-/** Packs rows `p0 .. p0+kc` of B into panels `[nPanels][kc][NR]`, zero past column n. */
-function packB(
-  B: Float32Array,
-  bOff: number,
-  mem: Float32Array,
-  dst: number,
-  p0: number,
-  kc: number,
-  k: number,
-  n: number,
-  nPanels: number,
-  transB: boolean,
-): void {
-  for (let jp = 0; jp < nPanels; jp++) {
-    const j0 = jp * NR;
-    const w = Math.min(NR, n - j0);
-    let d = dst + jp * kc * NR;
-    if (!transB) {
-      for (let p = 0; p < kc; p++, d += NR) {
-        const s = bOff + (p0 + p) * n + j0;
-        for (let q = 0; q < w; q++) mem[d + q] = B[s + q];
-        for (let q = w; q < NR; q++) mem[d + q] = 0;
-      }
-    } else {
-      for (let q = 0; q < w; q++) {
-        const s = bOff + (j0 + q) * k + p0;
-        for (let p = 0; p < kc; p++) mem[d + p * NR + q] = B[s + p];
-      }
-      for (let q = w; q < NR; q++) for (let p = 0; p < kc; p++) mem[d + p * NR + q] = 0;
-    }
+    const plan = this.prepare(A, aOff, B, bOff, m, k, n, transA, transB);
+    this.runAll(plan);
+    this.finish(plan, out, oOff);
   }
 }
 

@@ -129,6 +129,10 @@ export class Code {
   f32Mul(): this {
     return this.op(0x94);
   }
+  f32ConvertI32(): this {
+    return this.op(0xb2);
+  }
+
   v128Load(offset = 0): this {
     return this.simd(0x00).mem(4, offset);
   }
@@ -206,6 +210,69 @@ export class Code {
   f32x4RelaxedMadd(): this {
     return this.simd(0x105);
   }
+  i32And(): this {
+    return this.op(0x71);
+  }
+  f32Min(): this {
+    return this.op(0x96);
+  }
+  f32Max(): this {
+    return this.op(0x97);
+  }
+  f64Load(offset = 0): this {
+    return this.op(0x2b).mem(3, offset);
+  }
+  f64Store(offset = 0): this {
+    return this.op(0x39).mem(3, offset);
+  }
+  f64Add(): this {
+    return this.op(0xa0);
+  }
+  /** A scalar f64 constant. */
+  f64Const(value: number): this {
+    this.bytes.push(0x44);
+    for (const b of new Uint8Array(new Float64Array([value]).buffer)) this.bytes.push(b);
+    return this;
+  }
+  f64PromoteF32(): this {
+    return this.op(0xbb);
+  }
+  f32DemoteF64(): this {
+    return this.op(0xb6);
+  }
+  /** Loads two f32 (8 bytes) into the low half of a v128, zeroing the high half. */
+  v128Load64Zero(offset = 0): this {
+    return this.simd(0x5d).mem(3, offset);
+  }
+  /** Loads one f32 (4 bytes) into lane 0 of a v128, zeroing the other lanes. */
+  v128Load32Zero(offset = 0): this {
+    return this.simd(0x5c).mem(2, offset);
+  }
+  /** The two low f32 lanes widened to an f64x2. */
+  f64x2PromoteLowF32x4(): this {
+    return this.simd(0x5f);
+  }
+  f64x2Add(): this {
+    return this.simd(0xf0);
+  }
+  f64x2ExtractLane(lane: number): this {
+    return this.simd(0x21).op(lane);
+  }
+  /** Lane-wise minimum; NaN when either lane is NaN. */
+  f32x4Min(): this {
+    return this.simd(0xe8);
+  }
+  f32x4Abs(): this {
+    return this.simd(0xe0);
+  }
+  /** Lane-wise square root, correctly rounded. */
+  f32x4Sqrt(): this {
+    return this.simd(0xe3);
+  }
+  /** Lane-wise maximum; NaN when either lane is NaN. */
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
 
   /** The body as the binary format wants it: size, locals, code, `end`. */
   encode(): number[] {
@@ -246,11 +313,15 @@ function name(out: number[], s: string): void {
   for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
 }
 
+/** Largest memory of a shared-memory module, in 64 KiB pages (4 GiB, the 32-bit address space). */
+export const SHARED_MAX_PAGES = 65536;
+
 /**
- * A module importing `env.mem` (a memory of at least one page) and exporting `fns`, each taking
- * its parameters as i32 and returning nothing.
+ * A module importing `env.mem` (a memory of at least one page; a shared memory of at most
+ * {@link SHARED_MAX_PAGES} pages when `shared`) and exporting `fns`, each taking its parameters as
+ * i32 and returning nothing.
  */
-export function assemble(fns: readonly FunctionDef[]): Uint8Array<ArrayBuffer> {
+export function assemble(fns: readonly FunctionDef[], shared = false): Uint8Array<ArrayBuffer> {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   // types: one per distinct parameter count
   const arities = [...new Set(fns.map((f) => f.code.params))];
@@ -266,7 +337,10 @@ export function assemble(fns: readonly FunctionDef[]): Uint8Array<ArrayBuffer> {
   const imports: number[] = [1];
   name(imports, 'env');
   name(imports, 'mem');
-  imports.push(0x02, 0x00, 0x01); // memory, limits: min 1, no max
+  if (shared) {
+    imports.push(0x02, 0x03, 0x01); // memory, limits: shared, min 1, max
+    uleb(imports, SHARED_MAX_PAGES);
+  } else imports.push(0x02, 0x00, 0x01); // memory, limits: min 1, no max
   section(out, 2, imports);
   const funcs: number[] = [];
   uleb(funcs, fns.length);
