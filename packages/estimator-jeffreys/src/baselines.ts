@@ -1,5 +1,5 @@
 import { type EnergyFn, type Estimator, JouleError } from '@joule/core';
-import { Adam, type OptimizerState, type ParamTree } from '@joule/nn';
+import { Adam, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
 import { noGrad, type Rng, randn, type Tensor, tensor, valueAndGrad } from '@joule/tensor';
 import { type LangevinSettings, langevinChain, resolveLangevin } from './estimator.js';
 import { checkBatch, checkDensity, checkEnergy, type EnergyModel, flat, type TrainableDensity } from './models.js';
@@ -99,7 +99,7 @@ export class FlowMaximumLikelihood implements Estimator<Tensor> {
    * ```
    */
   state(): FlowMaximumLikelihoodState {
-    return { iteration: this.iteration, params: this.flow.parameters(), optimizer: this.opt.state() };
+    return { iteration: this.iteration, params: snapshot(this.flow.parameters()), optimizer: this.opt.state() };
   }
 
   /**
@@ -324,7 +324,7 @@ export class EnergyMaximumLikelihood implements Estimator<Tensor> {
   state(): EnergyMaximumLikelihoodState {
     return {
       iteration: this.iteration,
-      params: this.energyModel.parameters(),
+      params: snapshot(this.energyModel.parameters()),
       optimizer: this.opt.state(),
       chains: this.chains ? Array.from(this.chains) : [],
       fit: this.fit,

@@ -1,6 +1,6 @@
 import { type EnergyFn, type Estimator, JouleError } from '@joule/core';
 import { ula } from '@joule/mcmc';
-import { Adam, type OptimizerState, type ParamTree } from '@joule/nn';
+import { Adam, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
 import { noGrad, type Rng, stopGradient, type Tensor, valueAndGrad } from '@joule/tensor';
 import {
   type DualOptions,
@@ -70,7 +70,11 @@ export interface JeffreysOptions {
   main?: 'flow' | 'ebm';
   /** `'dual'`: the resilient constrained problem by primal–dual updates (default); `'weighted'`: the fixed-weight penalty P-W. */
   method?: 'dual' | 'weighted';
-  /** P-W's fixed weights `w_fw, w_rv, w_prx` (default 1 each); only for `method: 'weighted'`. */
+  /**
+   * P-W's fixed weights `w_fw, w_rv, w_prx` (default 1 each; each ≥ 0, not all 0; `w_rv = 0` trains
+   * the flow by maximum likelihood and the EBM by its IS-normalized NLL, with no ζ constraint); only
+   * for `method: 'weighted'`.
+   */
   weights?: PenaltyWeights;
   /** The dual-ascent settings (only for `method: 'dual'`). */
   dual?: DualOptions;
@@ -149,6 +153,12 @@ export function resolveLangevin(op: string, s: LangevinSettings | undefined): Re
   if (!Number.isInteger(steps) || steps < 0)
     throw new JouleError(op, 'langevin.steps', 'an integer ≥ 0', String(steps));
   return { steps, stepSize: posNum(op, 'langevin.stepSize', s?.stepSize ?? 1e-3) };
+}
+
+function nonNegative(op: string, arg: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new JouleError(op, arg, 'a finite number ≥ 0', String(v));
+  return v;
 }
 
 function checkBetas(op: string, b: unknown): [number, number] {
@@ -250,12 +260,14 @@ export class JeffreysEstimator implements Estimator<Tensor> {
       const w = options.weights ?? { fw: 1, rv: 1, prx: 1 };
       if (!w || typeof w !== 'object') throw new JouleError(op, 'options.weights', '{ fw, rv, prx }', String(w));
       this.multipliers = {
-        fw: posNum(op, 'options.weights.fw', w.fw),
-        rv: posNum(op, 'options.weights.rv', w.rv),
-        prx: posNum(op, 'options.weights.prx', w.prx),
+        fw: nonNegative(op, 'options.weights.fw', w.fw),
+        rv: nonNegative(op, 'options.weights.rv', w.rv),
+        prx: nonNegative(op, 'options.weights.prx', w.prx),
         upper: 0,
         lower: 0,
       };
+      if (this.multipliers.fw + this.multipliers.rv + this.multipliers.prx === 0)
+        throw new JouleError(op, 'options.weights', 'at least one weight > 0', '{ fw: 0, rv: 0, prx: 0 }');
     } else {
       if (options.weights !== undefined)
         throw new JouleError(op, 'options.weights', "no weights with method 'dual'", 'weights');
@@ -435,8 +447,8 @@ export class JeffreysEstimator implements Estimator<Tensor> {
     return {
       iteration: this.iteration,
       multipliers: { ...this.multipliers },
-      flowParams: this.flow.parameters(),
-      energyParams: this.energyModel.parameters(),
+      flowParams: snapshot(this.flow.parameters()),
+      energyParams: snapshot(this.energyModel.parameters()),
       flowOptimizer: this.flowOpt.state(),
       energyOptimizer: this.energyOpt.state(),
     };

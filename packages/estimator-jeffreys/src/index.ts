@@ -45,3 +45,9 @@ export {
   logPartition,
   scoreFunctionSurrogate,
 } from './objective.js';
+export {
+  GaussianDensity,
+  type GaussianDensityOptions,
+  RadialBasisEnergy,
+  type RadialBasisEnergyOptions,
+} from './simple.js';
