@@ -1,7 +1,8 @@
-// Single-thread GFLOP/s of `matmul` on the CPU backend at W1's sizes and the MLP workloads' shapes,
+// GFLOP/s of `matmul` on the CPU backend at W1's sizes and the MLP workloads' shapes,
 // optionally against another build of @joule/tensor (e.g. the previous commit's) in the same process.
 // Usage: node src/gemm-micro.mjs [--baseline <dir or dist/index.js of another build>] [--current <same, in
-//        place of the installed @joule/tensor>] [--rounds N]
+//        place of the installed @joule/tensor>] [--rounds N] [--threads N] (adds the current build with
+//        `new CpuBackend({ threads: N })`)
 //        [--relaxed-simd] (calls v8.setFlagsFromString('--experimental-wasm-relaxed-simd') before the
 //        kernels are compiled, so Node 20 validates the FMA module) [--no-fma] [--only <shape ids>] [--json <file>]
 // Each figure is the median over `rounds` of one timed batch of calls (about 40 ms of work); the systems
@@ -43,10 +44,13 @@ async function load(spec) {
 const systems = [{ name: 'current', mod: await load(option('--current', '@joule/tensor')) }];
 if (baselinePath) systems.push({ name: 'baseline', mod: await load(baselinePath) });
 
+const threads = Number(option('--threads', '1'));
+if (threads > 1) systems.push({ name: `${threads} threads`, mod: systems[0].mod, threads });
+
 for (const s of systems) {
-  const backend = new s.mod.CpuBackend({ fma });
-  s.mod.setBackend(backend);
-  s.kernels = backend.kernels;
+  s.backend = new s.mod.CpuBackend({ fma, threads: s.threads ?? 1 });
+  s.mod.setBackend(s.backend);
+  s.kernels = s.backend.kernels;
 }
 
 function median(values) {
@@ -55,11 +59,15 @@ function median(values) {
 }
 
 /** A closure running one product on `mod`, and the number of calls that make about 40 ms. */
-function prepare(mod, [, m, k, n, transA, transB]) {
+function prepare({ mod, backend }, [, m, k, n, transA, transB]) {
+  mod.setBackend(backend);
   const rng = new mod.Rng(1);
   const a = mod.randn(transA ? [k, m] : [m, k], rng);
   const b = mod.randn(transB ? [n, k] : [k, n], rng);
-  const call = () => mod.matmul(a, b, { transA, transB }).dispose();
+  const call = () => {
+    mod.setBackend(backend);
+    mod.matmul(a, b, { transA, transB }).dispose();
+  };
   for (let i = 0; i < 3; i++) call();
   const t = performance.now();
   call();
@@ -72,7 +80,7 @@ const rows = [];
 for (const shape of SHAPES) {
   const [id, m, k, n] = shape;
   const flop = 2 * m * k * n;
-  const runs = systems.map((s) => ({ s, ...prepare(s.mod, shape), gflops: [] }));
+  const runs = systems.map((s) => ({ s, ...prepare(s, shape), gflops: [] }));
   const inner = Math.max(...runs.map((r) => r.inner));
   for (let r = 0; r < rounds; r++) {
     for (const run of r % 2 ? [...runs].reverse() : runs) {

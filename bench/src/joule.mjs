@@ -18,7 +18,9 @@ import { B, BD, BETA1, BETA2, D, EPS, K, LR, NCH, NDATA, SIGMA, ULA_STEP } from 
 export const name = 'joule';
 
 export function describe() {
-  return `joule (@joule/tensor, ${getBackend().name} backend, kernels ${getBackend().kernels ?? 'n/a'})`;
+  const b = getBackend();
+  const threads = (b.threads ?? 1) > 1 ? `, ${b.threads} threads` : '';
+  return `joule (@joule/tensor, ${b.name} backend, kernels ${b.kernels ?? 'n/a'}${threads})`;
 }
 
 /** The MLP's parameters from plain initial values (see mlpInitValues). */

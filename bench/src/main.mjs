@@ -1,13 +1,14 @@
 // `pnpm bench`: times the workloads W1-W4 of ../shared/bench/README.md on joule and its peers in one run
 // and prints a table of median milliseconds per step with the ratio joule / peer (below 1: joule is faster).
 // Flags: --json <file> (write the results), --quick (smoke test: two calls per figure), --skip <list>
-// (comma-separated among tfjs-wasm, tfjs-cpu, torch, jaxjs), --torch-threads <n> (default 1, as torch_ref.py).
+// (comma-separated among tfjs-wasm, tfjs-cpu, torch, jaxjs), --torch-threads <n> (default 1, as torch_ref.py),
+// --threads <n> (joule's CPU backend with n threads for large matrix products; default 1).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '@joule/tensor';
+import { CpuBackend, Rng, setBackend } from '@joule/tensor';
 import { B, BD, D, K, mlpInitValues, NCH, NDATA, timed } from './common.mjs';
 import * as joule from './joule.mjs';
 
@@ -22,6 +23,8 @@ const quick = flag('--quick');
 const skip = new Set(option('--skip', '').split(',').filter(Boolean));
 const jsonPath = option('--json', null);
 const torchThreads = option('--torch-threads', '1');
+const jouleThreads = Number(option('--threads', '1'));
+if (jouleThreads > 1) setBackend(new CpuBackend({ threads: jouleThreads }));
 
 const WORKLOADS = [
   { id: 'W1 256', key: 'matmul256_ms' },

@@ -3,6 +3,7 @@ import { type ArithKernel, arithKernels } from './cpu/arith.js';
 import { type WasmArith, WasmElementwise, type WasmUnary, wasmElementwiseAvailable } from './cpu/elementwise-wasm.js';
 import { WasmGemm, wasmFeatures } from './cpu/gemm-wasm.js';
 import { ArrayPool } from './cpu/pool.js';
+import { JouleError } from './errors.js';
 import { broadcastStrides, coalesce, type Shape, sizeOf, stridesOf } from './shape.js';
 
 type Row = (
@@ -227,8 +228,16 @@ const WASM_GEMM_MIN_WORK = 4096;
 /** The unary functions with a WebAssembly SIMD kernel, and the size from which it pays. */
 const WASM_UNARY: ReadonlySet<UnaryOp> = new Set<WasmUnary>(['sigmoid', 'silu']);
 const WASM_UNARY_MIN_SIZE = 64;
+/** The cheap unary functions with an exact WebAssembly SIMD kernel, and the size from which it pays (copies included). */
+const WASM_EXACT_UNARY: ReadonlySet<UnaryOp> = new Set<WasmUnary>(['neg', 'abs', 'square', 'sqrt', 'relu']);
+const WASM_EXACT_UNARY_MIN_SIZE = 1024;
 /** From this many elements the arithmetic operators run on WebAssembly SIMD (copies included, it pays). */
 const WASM_ARITH_MIN_SIZE = 1024;
+/** From this many input elements sums, maxima and minima run on WebAssembly SIMD (copies included, it pays). */
+const WASM_REDUCE_MIN_SIZE = 256;
+
+/** Gathered rows of at least this many floats are copied with `set` on a subarray, shorter ones by a loop. */
+const GATHER_MIN_ROW_COPY = 32;
 
 function f32(data: BackendData): Float32Array {
   return data as Float32Array;
@@ -240,6 +249,15 @@ export interface CpuBackendOptions {
   simd?: boolean;
   /** Use relaxed-SIMD fused multiply–add where the engine has it (Node ≥ 22; Node 20 with `--experimental-wasm-relaxed-simd`). */
   fma?: boolean;
+  /**
+   * Threads that share large matrix products, this one included (default 1). More than 1 starts
+   * that many − 1 Node `worker_threads` on a shared WebAssembly memory (they do not keep the process
+   * alive); where `worker_threads` is missing (browsers, Node < 20.16) one thread is used, and
+   * {@link CpuBackend.threads} says so. Pays on idle cores only: on a loaded machine the threads wait for each other.
+   */
+  threads?: number;
+  /** Products of fewer flops (`2·m·n·k`, default 2²¹) run on one thread even when `threads` > 1. */
+  parallelMinFlops?: number;
 }
 
 /**
@@ -265,9 +283,35 @@ export class CpuBackend implements Backend {
     const features = wasmFeatures();
     const simd = options.simd !== false && features.simd;
     const fma = simd && options.fma !== false && features.fma;
-    this.gemm = simd ? new WasmGemm(fma) : null;
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256)
+      throw new JouleError('CpuBackend', 'options.threads', 'an integer in [1, 256]', String(threads));
+    const minFlops = options.parallelMinFlops ?? 1 << 21;
+    if (typeof minFlops !== 'number' || !(minFlops >= 0))
+      throw new JouleError('CpuBackend', 'options.parallelMinFlops', 'a number ≥ 0', String(minFlops));
+    this.gemm = simd ? new WasmGemm(fma, threads, minFlops) : null;
     this.elementwise = simd && wasmElementwiseAvailable() ? new WasmElementwise() : null;
     this.kernels = fma ? 'wasm-simd-fma' : simd ? 'wasm-simd' : 'js';
+  }
+
+  /** Threads that share large matrix products (see {@link CpuBackendOptions.threads}). */
+  get threads(): number {
+    return this.gemm?.threads ?? 1;
+  }
+
+  /**
+   * Stops the worker threads of {@link CpuBackendOptions.threads}; the backend goes on, on one thread.
+   *
+   * @example
+   * ```ts
+   * const cpu = new CpuBackend({ threads: 2 });
+   * setBackend(cpu);
+   * // … train …
+   * cpu.destroy();
+   * ```
+   */
+  destroy(): void {
+    this.gemm?.close();
   }
 
   upload(values: Float32Array): BackendData {
@@ -283,12 +327,17 @@ export class CpuBackend implements Backend {
   }
 
   free(data: BackendData): void {
+    this.elementwise?.forget(f32(data));
     this.pool.give(f32(data));
   }
 
   unary(op: UnaryOp, x: BackendData, size: number): BackendData {
     const out = this.pool.take(size);
-    if (this.elementwise && size >= WASM_UNARY_MIN_SIZE && WASM_UNARY.has(op)) {
+    if (
+      this.elementwise &&
+      ((size >= WASM_UNARY_MIN_SIZE && WASM_UNARY.has(op)) ||
+        (size >= WASM_EXACT_UNARY_MIN_SIZE && WASM_EXACT_UNARY.has(op)))
+    ) {
       this.elementwise.unary(op as WasmUnary, f32(x), out, size);
       return out;
     }
@@ -429,6 +478,10 @@ export class CpuBackend implements Backend {
   reduce(op: ReduceOp, x: BackendData, outer: number, reduced: number, inner: number): BackendData {
     const fx = f32(x);
     const out = this.pool.take(outer * inner);
+    if (this.elementwise && outer * reduced * inner >= WASM_REDUCE_MIN_SIZE) {
+      this.elementwise.reduce(op, fx, out, outer, reduced, inner);
+      return out;
+    }
     if (op === 'sum') {
       if (inner === 1) {
         for (let o = 0; o < outer; o++) {
@@ -612,7 +665,10 @@ export class CpuBackend implements Backend {
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < count; j++) {
         const src = (o * dim + fi[j]) * inner;
-        out.set(fx.subarray(src, src + inner), (o * count + j) * inner);
+        const dst = (o * count + j) * inner;
+        // short rows (points of a few coordinates) by a loop: a subarray view per index costs more than the copy
+        if (inner < GATHER_MIN_ROW_COPY) for (let i = 0; i < inner; i++) out[dst + i] = fx[src + i];
+        else out.set(fx.subarray(src, src + inner), dst);
       }
     }
     return out;

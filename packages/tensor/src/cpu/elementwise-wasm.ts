@@ -1,7 +1,19 @@
 import { assemble, Code, I32, V128, validates } from './wasm-asm.js';
 
 /** The element-wise functions with a WebAssembly SIMD kernel. @internal */
-export type WasmUnary = 'sigmoid' | 'silu';
+export type WasmUnary = 'sigmoid' | 'silu' | WasmExactUnary;
+/** The element-wise functions whose kernel gives exactly the JavaScript loop's float32 results. @internal */
+export type WasmExactUnary = 'neg' | 'abs' | 'square' | 'sqrt' | 'relu';
+
+/** Bodies of the exact kernels: single correctly rounded operations, so no different from the JavaScript loops. */
+const EXACT_UNARY: Record<WasmExactUnary, (f: Code, x: number) => void> = {
+  neg: (f, x) => f.get(x).f32x4Neg(),
+  abs: (f, x) => f.get(x).f32x4Abs(),
+  square: (f, x) => f.get(x).get(x).f32x4Mul(),
+  sqrt: (f, x) => f.get(x).f32x4Sqrt(),
+  // pseudo-maximum `x < 0 ? 0 : x`: NaN and −0 pass through, as in `x < 0 ? 0 : x`
+  relu: (f, x) => f.get(x).f32x4Const(0).f32x4Pmax(),
+};
 
 // Cephes expf: e^x = 2^n · e^r with n = round(x / ln 2), r = x − n ln 2 (ln 2 split in two parts), and a
 // degree-6 polynomial for e^r; about 1 ulp on [−88.37, 88.37]. Below that range 2^n underflows to 0
@@ -187,6 +199,192 @@ function arithKernel(emitOp: (f: Code) => void): Code {
   return f;
 }
 
+/** The reductions with a WebAssembly SIMD kernel. @internal */
+export type WasmReduce = 'sum' | 'max' | 'min';
+
+/**
+ * `dst[r] = Σ src[r, :]` over `rows` rows of `len` contiguous floats, with parameters `(src, dst, rows, len)`.
+ * Accumulates in float64 (two f64x2 accumulators over groups of four, the tail one float at a time) and
+ * rounds once, as the JavaScript loop does.
+ */
+function sumRowsKernel(): Code {
+  const f = new Code(4);
+  const [src, dst, rows, len] = [0, 1, 2, 3];
+  const dstEnd = f.local(I32);
+  const quadEnd = f.local(I32);
+  const rowEnd = f.local(I32);
+  const acc0 = f.local(V128);
+  const acc1 = f.local(V128);
+  f.get(dst).get(rows).i32(4).mul().add().set(dstEnd);
+  f.block().loop();
+  f.get(dst).get(dstEnd).ltU().eqz().brIf(1);
+  f.get(src).get(len).i32(-4).i32And().i32(4).mul().add().set(quadEnd);
+  f.get(src).get(len).i32(4).mul().add().set(rowEnd);
+  f.v128Zero().set(acc0).v128Zero().set(acc1);
+  f.block().loop();
+  f.get(src).get(quadEnd).ltU().eqz().brIf(1);
+  f.get(acc0).get(src).v128Load64Zero().f64x2PromoteLowF32x4().f64x2Add().set(acc0);
+  f.get(acc1).get(src).v128Load64Zero(8).f64x2PromoteLowF32x4().f64x2Add().set(acc1);
+  f.inc(src, 16).br(0);
+  f.end().end();
+  f.block().loop();
+  f.get(src).get(rowEnd).ltU().eqz().brIf(1);
+  f.get(acc0).get(src).v128Load32Zero().f64x2PromoteLowF32x4().f64x2Add().set(acc0);
+  f.inc(src, 4).br(0);
+  f.end().end();
+  f.get(acc0).get(acc1).f64x2Add().set(acc0);
+  f.get(dst).get(acc0).f64x2ExtractLane(0).get(acc0).f64x2ExtractLane(1).f64Add().f32DemoteF64().f32Store();
+  f.inc(dst, 4).br(0);
+  f.end().end();
+  return f;
+}
+
+/**
+ * `dst[r] = max (or min) of src[r, :]` over `rows` rows of `len` contiguous floats, with parameters
+ * `(src, dst, rows, len)`; NaN when the row holds one, ∓∞ for an empty row.
+ */
+function extremumRowsKernel(isMax: boolean): Code {
+  const f = new Code(4);
+  const [src, dst, rows, len] = [0, 1, 2, 3];
+  const dstEnd = f.local(I32);
+  const quadEnd = f.local(I32);
+  const rowEnd = f.local(I32);
+  const acc = f.local(V128);
+  const pick = () => (isMax ? f.f32x4Max() : f.f32x4Min());
+  const pickScalar = () => (isMax ? f.f32Max() : f.f32Min());
+  f.get(dst).get(rows).i32(4).mul().add().set(dstEnd);
+  f.block().loop();
+  f.get(dst).get(dstEnd).ltU().eqz().brIf(1);
+  f.get(src).get(len).i32(-4).i32And().i32(4).mul().add().set(quadEnd);
+  f.get(src).get(len).i32(4).mul().add().set(rowEnd);
+  f.f32x4Const(isMax ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY).set(acc);
+  f.block().loop();
+  f.get(src).get(quadEnd).ltU().eqz().brIf(1);
+  f.get(acc).get(src).v128Load();
+  pick();
+  f.set(acc).inc(src, 16).br(0);
+  f.end().end();
+  // the tail, one float splat to every lane (max and min are idempotent)
+  f.block().loop();
+  f.get(src).get(rowEnd).ltU().eqz().brIf(1);
+  f.get(acc).get(src).loadSplat();
+  pick();
+  f.set(acc).inc(src, 4).br(0);
+  f.end().end();
+  f.get(dst).get(acc).f32x4ExtractLane(0).get(acc).f32x4ExtractLane(1);
+  pickScalar();
+  f.get(acc).f32x4ExtractLane(2);
+  pickScalar();
+  f.get(acc).f32x4ExtractLane(3);
+  pickScalar();
+  f.f32Store();
+  f.inc(dst, 4).br(0);
+  f.end().end();
+  return f;
+}
+
+/**
+ * Column sums: `dst[o, i] = Σ_r src[o, r, i]` for `src` of `[outer, reduced, inner]`, with parameters
+ * `(src, dst, acc, outer, reduced, inner)`; `acc` is scratch for `inner` float64 accumulators (8-byte
+ * aligned). Each row is added to the accumulators two floats at a time (widened to f64x2), so the
+ * vectors run across the inner dimension; the result is rounded once, as in the JavaScript loop.
+ */
+function sumColumnsKernel(): Code {
+  const f = new Code(6);
+  const [src, dst, acc, outer, reduced, inner] = [0, 1, 2, 3, 4, 5];
+  const dstEnd = f.local(I32);
+  const accEnd = f.local(I32);
+  const pairEnd = f.local(I32);
+  const q = f.local(I32);
+  const r = f.local(I32);
+  f.get(dst).get(outer).get(inner).mul().i32(4).mul().add().set(dstEnd);
+  f.get(acc).get(inner).i32(8).mul().add().set(accEnd);
+  f.get(acc).get(inner).i32(-2).i32And().i32(8).mul().add().set(pairEnd);
+  f.block().loop();
+  f.get(dst).get(dstEnd).ltU().eqz().brIf(1);
+  // zero the accumulators
+  f.get(acc).set(q);
+  f.block().loop();
+  f.get(q).get(accEnd).ltU().eqz().brIf(1);
+  f.get(q).f64Const(0).f64Store().inc(q, 8).br(0);
+  f.end().end();
+  f.i32(0).set(r);
+  f.block().loop();
+  f.get(r).get(reduced).ltU().eqz().brIf(1);
+  f.get(acc).set(q);
+  f.block().loop();
+  f.get(q).get(pairEnd).ltU().eqz().brIf(1);
+  f.get(q).get(q).v128Load().get(src).v128Load64Zero().f64x2PromoteLowF32x4().f64x2Add().v128Store();
+  f.inc(q, 16).inc(src, 8).br(0);
+  f.end().end();
+  f.get(q).get(accEnd).ltU().if_();
+  f.get(q).get(q).f64Load().get(src).f32Load().f64PromoteF32().f64Add().f64Store();
+  f.inc(src, 4);
+  f.end();
+  f.inc(r, 1).br(0);
+  f.end().end();
+  // round into the output row
+  f.get(acc).set(q);
+  f.block().loop();
+  f.get(q).get(accEnd).ltU().eqz().brIf(1);
+  f.get(dst).get(q).f64Load().f32DemoteF64().f32Store();
+  f.inc(q, 8).inc(dst, 4).br(0);
+  f.end().end();
+  f.br(0);
+  f.end().end();
+  return f;
+}
+
+/**
+ * Column maxima (or minima): `dst[o, i] = max_r src[o, r, i]` for `src` of `[outer, reduced, inner]`, with
+ * parameters `(src, dst, outer, reduced, inner)`; the output row holds the running extremum, updated
+ * four floats at a time (the tail one at a time). NaN propagates; ∓∞ when `reduced` is 0.
+ */
+function extremumColumnsKernel(isMax: boolean): Code {
+  const f = new Code(5);
+  const [src, dst, outer, reduced, inner] = [0, 1, 2, 3, 4];
+  const dstEnd = f.local(I32);
+  const rowEnd = f.local(I32);
+  const quadEnd = f.local(I32);
+  const p = f.local(I32);
+  const r = f.local(I32);
+  const init = isMax ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  f.get(dst).get(outer).get(inner).mul().i32(4).mul().add().set(dstEnd);
+  f.block().loop();
+  f.get(dst).get(dstEnd).ltU().eqz().brIf(1);
+  f.get(dst).get(inner).i32(4).mul().add().set(rowEnd);
+  f.get(dst).get(inner).i32(-4).i32And().i32(4).mul().add().set(quadEnd);
+  f.get(dst).set(p);
+  f.block().loop();
+  f.get(p).get(rowEnd).ltU().eqz().brIf(1);
+  f.get(p).f32x4Const(init).f32x4ExtractLane(0).f32Store().inc(p, 4).br(0);
+  f.end().end();
+  f.i32(0).set(r);
+  f.block().loop();
+  f.get(r).get(reduced).ltU().eqz().brIf(1);
+  f.get(dst).set(p);
+  f.block().loop();
+  f.get(p).get(quadEnd).ltU().eqz().brIf(1);
+  f.get(p).get(p).v128Load().get(src).v128Load();
+  if (isMax) f.f32x4Max();
+  else f.f32x4Min();
+  f.v128Store().inc(p, 16).inc(src, 16).br(0);
+  f.end().end();
+  f.block().loop();
+  f.get(p).get(rowEnd).ltU().eqz().brIf(1);
+  f.get(p).get(p).f32Load().get(src).f32Load();
+  if (isMax) f.f32Max();
+  else f.f32Min();
+  f.f32Store().inc(p, 4).inc(src, 4).br(0);
+  f.end().end();
+  f.inc(r, 1).br(0);
+  f.end().end();
+  f.get(rowEnd).set(dst);
+  f.br(0);
+  f.end().end();
+  return f;
+}
+
 /** Bytes of the element-wise module. @internal */
 export function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
   return assemble([
@@ -216,7 +414,14 @@ export function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
       }),
     },
     { name: 'siluGradBackward', code: siluGradBackwardKernel() },
+    ...Object.entries(EXACT_UNARY).map(([name, body]) => ({ name, code: unaryKernel((f, x) => body(f, x)) })),
     ...Object.entries(ARITH_OPS).map(([name, emitOp]) => ({ name, code: arithKernel(emitOp) })),
+    { name: 'sumRows', code: sumRowsKernel() },
+    { name: 'maxRows', code: extremumRowsKernel(true) },
+    { name: 'minRows', code: extremumRowsKernel(false) },
+    { name: 'sumColumns', code: sumColumnsKernel() },
+    { name: 'maxColumns', code: extremumColumnsKernel(true) },
+    { name: 'minColumns', code: extremumColumnsKernel(false) },
   ]);
 }
 
@@ -233,11 +438,15 @@ type ArithFn = (
   rows: number,
   cols: number,
 ) => void;
+type RowsFn = (src: number, dst: number, rows: number, len: number) => void;
+type SumColumnsFn = (src: number, dst: number, acc: number, outer: number, reduced: number, inner: number) => void;
+type ExtremumColumnsFn = (src: number, dst: number, outer: number, reduced: number, inner: number) => void;
 type Zip3To2Fn = (srcX: number, srcG: number, srcH: number, dstDx: number, dstDg: number, n: number) => void;
 
 /**
  * Element-wise functions on WebAssembly SIMD with a vectorised exponential (sigmoid within a few ulp
- * of the correctly rounded value). Inputs are copied into the module's memory and the results out.
+ * of the correctly rounded value), and sums, maxima and minima. Inputs are copied into the module's memory
+ * and the results out; the last result stays there, and a call taking it as an operand reads it in place.
  * @internal
  */
 export class WasmElementwise {
@@ -247,16 +456,31 @@ export class WasmElementwise {
   private readonly siluGradFn: ZipFn;
   private readonly siluGradBackwardFn: Zip3To2Fn;
   private readonly arithFns: Record<WasmArith, ArithFn>;
+  private readonly rowsFns: Record<WasmReduce, RowsFn>;
+  private readonly sumColumnsFn: SumColumnsFn;
+  private readonly extremumColumnsFns: Record<'max' | 'min', ExtremumColumnsFn>;
 
   constructor() {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(elementwiseModuleBytes()), {
       env: { mem: this.memory },
     });
-    this.fns = { sigmoid: instance.exports.sigmoid as MapFn, silu: instance.exports.silu as MapFn };
+    const map = (name: WasmUnary) => instance.exports[name] as MapFn;
+    this.fns = {
+      sigmoid: map('sigmoid'),
+      silu: map('silu'),
+      neg: map('neg'),
+      abs: map('abs'),
+      square: map('square'),
+      sqrt: map('sqrt'),
+      relu: map('relu'),
+    };
     this.siluGradFn = instance.exports.siluGrad as ZipFn;
     this.siluGradBackwardFn = instance.exports.siluGradBackward as Zip3To2Fn;
     const e = instance.exports;
     this.arithFns = { add: e.add as ArithFn, sub: e.sub as ArithFn, mul: e.mul as ArithFn, div: e.div as ArithFn };
+    this.rowsFns = { sum: e.sumRows as RowsFn, max: e.maxRows as RowsFn, min: e.minRows as RowsFn };
+    this.sumColumnsFn = e.sumColumns as SumColumnsFn;
+    this.extremumColumnsFns = { max: e.maxColumns as ExtremumColumnsFn, min: e.minColumns as ExtremumColumnsFn };
   }
 
   private reserve(floats: number): Float32Array {
@@ -267,23 +491,83 @@ export class WasmElementwise {
     return this.f32;
   }
 
+  /**
+   * The last result still in module memory (float offset and length) and the array it was copied out to.
+   * That array is a tensor's storage, never written again until it is freed (see {@link forget}), so a
+   * later call taking it as an operand reads the copy in place instead of copying it in again.
+   */
+  private resident: Float32Array | null = null;
+  private residentAt = 0;
+  private residentLength = 0;
+
+  /** Drops the resident copy of `a`, whose storage is about to be reused. */
+  forget(a: Float32Array): void {
+    if (this.resident === a) this.resident = null;
+  }
+
+  /**
+   * Lays out one call: each operand's float offset (its resident copy, an earlier operand that is the same
+   * array, or a fresh copy), then `outputs[k]` floats for each output, every block 16-byte aligned and
+   * none overlapping the resident copy. Returns the operands' offsets followed by the outputs'.
+   */
+  private stage(operands: readonly Float32Array[], lengths: readonly number[], outputs: readonly number[]): number[] {
+    const pad = (n: number) => (n + 3) & ~3;
+    const r = this.resident;
+    const inPlace = (i: number) => operands[i] === r && lengths[i] <= this.residentLength;
+    const hit = operands.some((_, i) => inPlace(i));
+    // an operand that is an earlier one again, no longer, reads that one's copy
+    const repeatOf = (i: number) => {
+      const first = operands.indexOf(operands[i]);
+      return first < i && lengths[first] >= lengths[i] ? first : -1;
+    };
+    let needed = 0;
+    operands.forEach((_, i) => {
+      if (!inPlace(i) && repeatOf(i) < 0) needed += pad(lengths[i]);
+    });
+    for (const n of outputs) needed += pad(n);
+    const residentEnd = this.residentAt + pad(this.residentLength);
+    let next = hit && this.residentAt < needed ? residentEnd : 0;
+    const mem = this.reserve(Math.max(next + needed, hit ? residentEnd : 0));
+    const at: number[] = [];
+    operands.forEach((a, i) => {
+      if (inPlace(i)) at.push(this.residentAt);
+      else if (repeatOf(i) >= 0) at.push(at[repeatOf(i)]);
+      else {
+        mem.set(a.length === lengths[i] ? a : a.subarray(0, lengths[i]), next);
+        at.push(next);
+        next += pad(lengths[i]);
+      }
+    });
+    for (const n of outputs) {
+      at.push(next);
+      next += pad(n);
+    }
+    this.resident = null;
+    return at;
+  }
+
+  /** Copies `length` floats at `at` out to `out`, which then holds the resident copy. */
+  private copyOut(out: Float32Array, at: number, length: number): void {
+    out.set(this.f32.subarray(at, at + length));
+    this.resident = out;
+    this.residentAt = at;
+    this.residentLength = length;
+  }
+
   /** `out[i] = op(x[i])` for `i < size`. */
   unary(op: WasmUnary, x: Float32Array, out: Float32Array, size: number): void {
     const padded = (size + 3) & ~3;
-    const mem = this.reserve(2 * padded);
-    mem.set(x.subarray(0, size), 0);
-    this.fns[op](0, padded * 4, padded);
-    out.set(mem.subarray(padded, padded + size));
+    const [src, dst] = this.stage([x], [size], [size]);
+    this.fns[op](src * 4, dst * 4, padded);
+    this.copyOut(out, dst, size);
   }
 
   /** `out[i] = g[i] · silu'(x[i])` for `i < size`. */
   siluGrad(x: Float32Array, g: Float32Array, out: Float32Array, size: number): void {
     const padded = (size + 3) & ~3;
-    const mem = this.reserve(3 * padded);
-    mem.set(x.subarray(0, size), 0);
-    mem.set(g.subarray(0, size), padded);
-    this.siluGradFn(0, padded * 4, padded * 8, padded);
-    out.set(mem.subarray(2 * padded, 2 * padded + size));
+    const [sx, sg, dst] = this.stage([x, g], [size, size], [size]);
+    this.siluGradFn(sx * 4, sg * 4, dst * 4, padded);
+    this.copyOut(out, dst, size);
   }
 
   /** `dx[i] = h[i] · g[i] · silu''(x[i])` and `dg[i] = h[i] · silu'(x[i])` for `i < size`. */
@@ -296,13 +580,10 @@ export class WasmElementwise {
     size: number,
   ): void {
     const padded = (size + 3) & ~3;
-    const mem = this.reserve(5 * padded);
-    mem.set(x.subarray(0, size), 0);
-    mem.set(g.subarray(0, size), padded);
-    mem.set(h.subarray(0, size), 2 * padded);
-    this.siluGradBackwardFn(0, padded * 4, padded * 8, padded * 12, padded * 16, padded);
-    dx.set(mem.subarray(3 * padded, 3 * padded + size));
-    dg.set(mem.subarray(4 * padded, 4 * padded + size));
+    const [sx, sg, sh, ox, og] = this.stage([x, g, h], [size, size, size], [size, size]);
+    this.siluGradBackwardFn(sx * 4, sg * 4, sh * 4, ox * 4, og * 4, padded);
+    dg.set(this.f32.subarray(og, og + size));
+    this.copyOut(dx, ox, size);
   }
 
   /**
@@ -323,15 +604,24 @@ export class WasmElementwise {
     rows: number,
     cols: number,
   ): void {
-    const aPad = (aLength + 3) & ~3;
-    const bPad = (bLength + 3) & ~3;
     const size = rows * cols;
-    const mem = this.reserve(aPad + bPad + size);
-    mem.set(a.subarray(0, aLength), 0);
-    mem.set(b.subarray(0, bLength), aPad);
-    const o = aPad + bPad;
-    this.arithFns[op](0, aRow * 4, aCol, aPad * 4, bRow * 4, bCol, o * 4, rows, cols);
-    out.set(mem.subarray(o, o + size));
+    const [sa, sb, o] = this.stage([a, b], [aLength, bLength], [size]);
+    this.arithFns[op](sa * 4, aRow * 4, aCol, sb * 4, bRow * 4, bCol, o * 4, rows, cols);
+    this.copyOut(out, o, size);
+  }
+
+  /**
+   * Reduces the middle axis of `x` viewed as `[outer, reduced, inner]` into `out` (`[outer, inner]`): sums
+   * accumulate in float64 and round once; max and min give NaN where a NaN is reduced.
+   */
+  reduce(op: WasmReduce, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void {
+    const outSize = outer * inner;
+    const accFloats = inner === 1 || op !== 'sum' ? 0 : 2 * inner;
+    const [src, dst, acc] = this.stage([x], [outer * reduced * inner], [outSize, accFloats]);
+    if (inner === 1) this.rowsFns[op](src * 4, dst * 4, outer, reduced);
+    else if (op === 'sum') this.sumColumnsFn(src * 4, dst * 4, acc * 4, outer, reduced, inner);
+    else this.extremumColumnsFns[op](src * 4, dst * 4, outer, reduced, inner);
+    this.copyOut(out, dst, outSize);
   }
 }
 
