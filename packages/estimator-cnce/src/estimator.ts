@@ -1,93 +1,19 @@
 import { type Distribution, type EnergyFn, type Estimator, JouleError } from '@joule/core';
-import { Adam, descend, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
+import {
+  assertEnergyModel,
+  descend,
+  type EnergyModel,
+  energyVector,
+  type OptimizerChoice,
+  type OptimizerState,
+  type ParamTree,
+  resolveOptimizer,
+  type StepOptimizer,
+  snapshot,
+} from '@joule/nn';
 import { keep, noGrad, type Rng, Tensor, valueAndGrad, zeros } from '@joule/tensor';
 import { cnceLogOdds, nceLoss, sampleNoisePairs } from './loss.js';
 import type { CnceNoise } from './noise.js';
-
-/**
- * A trainable energy: a parameter tree and a pure function of it (an `@joule/nn` `Module` fits:
- * `parameters()`, `apply(params, x)`, `load(params)`). `apply` returns energies `[n]` or `[n, 1]`.
- *
- * @example
- * ```ts
- * import type { EnergyModel } from '@joule/estimator-cnce';
- * import { MLP } from '@joule/nn';
- *
- * const model: EnergyModel = new MLP(2, 1, { rng, width: 64, depth: 2 });
- * ```
- */
-export interface EnergyModel {
-  /** The current parameters. */
-  parameters(): ParamTree;
-  /** The energy of `x` (`[n, d]`) under `params`. */
-  apply(params: ParamTree, x: Tensor): Tensor;
-  /** Replaces the parameters. */
-  load(params: ParamTree): unknown;
-}
-
-/**
- * The optimizer an estimator uses: a ready `@joule/nn` `Optimizer` of the estimator's parameter
- * tree, or the learning rate of a default Adam.
- *
- * @example
- * ```ts
- * import type { OptimizerChoice } from '@joule/estimator-cnce';
- *
- * const choice: OptimizerChoice = { lr: 3e-4 };
- * ```
- */
-export type OptimizerChoice = StepOptimizer | AdamSettings;
-
-/**
- * What an estimator needs of an optimizer (every `@joule/nn` `Optimizer` has it): a functional
- * `step(params, grads) → params` and its state for checkpoints.
- *
- * @example
- * ```ts
- * import type { StepOptimizer } from '@joule/estimator-cnce';
- * import { SGD } from '@joule/nn';
- *
- * const opt: StepOptimizer = new SGD(model.parameters(), { lr: 0.1 });
- * ```
- */
-export interface StepOptimizer {
-  /** The updated parameters after one step on `grads`. */
-  step(params: ParamTree, grads: ParamTree): ParamTree;
-  /** The optimizer's state. */
-  state(): OptimizerState;
-  /** Restores a state from `state()`. */
-  load(state: OptimizerState): void;
-}
-
-/**
- * The settings of the default Adam optimizer.
- *
- * @example
- * ```ts
- * import type { AdamSettings } from '@joule/estimator-cnce';
- *
- * const adam: AdamSettings = { lr: 1e-3 };
- * ```
- */
-export interface AdamSettings {
-  /** The learning rate (default 1e-3). */
-  lr?: number;
-}
-
-function checkModel(op: string, model: EnergyModel): void {
-  if (
-    !model ||
-    typeof model.apply !== 'function' ||
-    typeof model.parameters !== 'function' ||
-    typeof model.load !== 'function'
-  ) {
-    throw new JouleError(op, 'model', 'an EnergyModel (parameters, apply, load)', String(model));
-  }
-}
-
-function flatEnergy(e: Tensor): Tensor {
-  return e.rank === 2 && e.shape[1] === 1 ? e.reshape([e.shape[0] as number]) : e;
-}
 
 function checkBatch(op: string, x: unknown): asserts x is Tensor {
   if (!(x instanceof Tensor) || x.rank !== 2 || x.shape[0] === 0) {
@@ -98,11 +24,6 @@ function checkBatch(op: string, x: unknown): asserts x is Tensor {
       x instanceof Tensor ? `shape [${x.shape}]` : typeof x,
     );
   }
-}
-
-function makeOptimizer(params: ParamTree, choice: OptimizerChoice | undefined): StepOptimizer {
-  if (choice && typeof (choice as StepOptimizer).step === 'function') return choice as StepOptimizer;
-  return new Adam(params, { lr: (choice as { lr?: number } | undefined)?.lr ?? 1e-3 });
 }
 
 /** Options of {@link CNCE}. */
@@ -146,7 +67,7 @@ export class CNCE implements Estimator<Tensor> {
 
   /** A CNCE estimator training `model`. */
   constructor(model: EnergyModel, options: CNCEOptions) {
-    checkModel('CNCE', model);
+    assertEnergyModel('CNCE', 'model', model);
     if (!options || options.noise === undefined)
       throw new JouleError('CNCE', 'options.noise', 'a CNCE noise', 'nothing');
     const k = options.k ?? 1;
@@ -154,8 +75,8 @@ export class CNCE implements Estimator<Tensor> {
     this.model = model;
     this.noise = options.noise;
     this.k = k;
-    this.opt = makeOptimizer(model.parameters(), options.optimizer);
-    this.energy = (x: Tensor) => flatEnergy(this.model.apply(this.model.parameters(), x));
+    this.opt = resolveOptimizer(model.parameters(), options.optimizer);
+    this.energy = (x: Tensor) => energyVector(this.model.apply(this.model.parameters(), x));
   }
 
   /** One optimizer step on a data batch `[n, d]`. */
@@ -166,7 +87,7 @@ export class CNCE implements Estimator<Tensor> {
     const loss = await descend('CNCE.step', 'loss', this.model, this.opt, () => {
       const pairs = sampleNoisePairs(this.noise, batch, this.k, rng);
       const { value, grad } = valueAndGrad((p: ParamTree) => {
-        const f = cnceLogOdds((x) => flatEnergy(this.model.apply(p, x)), pairs);
+        const f = cnceLogOdds((x) => energyVector(this.model.apply(p, x)), pairs);
         accuracy = noGrad(() => f.gt(0).mean().dataSync()[0] as number);
         return f.neg().softplus().mean().mul(2);
       })(params);
@@ -227,7 +148,7 @@ export class NCE implements Estimator<Tensor> {
 
   /** An NCE estimator training `model` and a log-normalizer. */
   constructor(model: EnergyModel, options: NCEOptions) {
-    checkModel('NCE', model);
+    assertEnergyModel('NCE', 'model', model);
     const noise = options?.noise;
     if (!noise || typeof noise.sample !== 'function' || typeof noise.logProb !== 'function') {
       throw new JouleError('NCE', 'options.noise', 'a Distribution', String(noise));
@@ -239,7 +160,7 @@ export class NCE implements Estimator<Tensor> {
     this.model = model;
     this.noise = noise;
     this.ratio = ratio;
-    this.opt = makeOptimizer(this.tree(), options.optimizer);
+    this.opt = resolveOptimizer(this.tree(), options.optimizer);
     this.energy = (x: Tensor) => this.energyOf(this.tree(), x);
   }
 
@@ -248,7 +169,7 @@ export class NCE implements Estimator<Tensor> {
   }
 
   private energyOf(p: ParamTree, x: Tensor): Tensor {
-    return flatEnergy(this.model.apply(p.model as ParamTree, x)).add(p.logNormalizer as Tensor);
+    return energyVector(this.model.apply(p.model as ParamTree, x)).add(p.logNormalizer as Tensor);
   }
 
   /** One optimizer step on a data batch `[n, d]`. */

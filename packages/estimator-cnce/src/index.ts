@@ -4,16 +4,8 @@
  *
  * @packageDocumentation
  */
-export {
-  type AdamSettings,
-  CNCE,
-  type CNCEOptions,
-  type EnergyModel,
-  NCE,
-  type NCEOptions,
-  type OptimizerChoice,
-  type StepOptimizer,
-} from './estimator.js';
+export type { AdamSettings, EnergyModel, OptimizerChoice, StepOptimizer } from '@joule/nn';
+export { CNCE, type CNCEOptions, NCE, type NCEOptions } from './estimator.js';
 export { cnceLogOdds, cnceLoss, type NoisePairs, nceLoss, sampleNoisePairs, TWO_LOG_2 } from './loss.js';
 export {
   type CnceNoise,

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CNCE,
   cnceLoss,
+  type EnergyModel,
   globalNoise,
   kdeNoise,
   localNoise,
@@ -251,6 +252,9 @@ describe('estimators', () => {
 
   it('rejects bad construction and batches with JouleError', async () => {
     const model = twoModeModel(1, 1, 0);
+    const notAModel = { apply: model.apply.bind(model) } as unknown as EnergyModel;
+    expect(() => new CNCE(notAModel, { noise: localNoise(1) })).toThrow(/argument 'model' expected an EnergyModel/);
+    expect(() => new NCE(notAModel, { noise: new DiagNormal([0], [1]) })).toThrow(/argument 'model'/);
     expect(() => new CNCE(model, { noise: localNoise(1), k: 0 })).toThrow(JouleError);
     expect(() => new NCE(model, { noise: new DiagNormal([0], [1]), noiseRatio: -1 })).toThrow(JouleError);
     await expect(new CNCE(model, { noise: localNoise(1) }).step(tensor([1, 2]), new Rng(0))).rejects.toThrow(

@@ -1,12 +1,24 @@
 import { type Distribution, type EnergyFn, type Estimator, JouleError } from '@joule/core';
-import { Adam, descend, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
+import {
+  assertEnergyModel,
+  descend,
+  type EnergyModel,
+  energyVector,
+  type OptimizerChoice,
+  type OptimizerState,
+  type ParamTree,
+  resolveOptimizer,
+  type StepOptimizer,
+  snapshot,
+} from '@joule/nn';
 import { noGrad, type Rng, randint, randn, Tensor, tensor, valueAndGrad, zeros } from '@joule/tensor';
 import { dsmLoss, type NoiseLevels } from './loss.js';
 
 /**
- * A trainable energy, optionally conditioned on the noise level: `apply(params, x, context)` with
- * `context` the level index `t` as a `[n, 1]` float tensor (absent in single-level DSM). An
- * `@joule/nn` `Module` (e.g. `ConditionalMLP`) fits. `apply` returns energies `[n]` or `[n, 1]`.
+ * The trainable energy of {@link DSM}: `@joule/nn`'s `EnergyModel`, whose context here is the noise
+ * level: `apply(params, x, context)` with `context` the level index `t` as a `[n, 1]` float tensor
+ * (absent in single-level DSM). An `@joule/nn` `Module` (e.g. `ConditionalMLP`) fits. `apply`
+ * returns energies `[n]` or `[n, 1]`.
  *
  * @example
  * ```ts
@@ -16,14 +28,7 @@ import { dsmLoss, type NoiseLevels } from './loss.js';
  * const model: LevelEnergyModel = new MLP(2, 1, { rng, width: 64, depth: 2 }); // single level
  * ```
  */
-export interface LevelEnergyModel {
-  /** The current parameters. */
-  parameters(): ParamTree;
-  /** The energy of `x` (`[n, d]`) at level `context` (`[n, 1]`, or absent) under `params`. */
-  apply(params: ParamTree, x: Tensor, context?: Tensor): Tensor;
-  /** Replaces the parameters. */
-  load(params: ParamTree): unknown;
-}
+export type LevelEnergyModel = EnergyModel;
 
 /**
  * The CNCE regularizer of paper 001 (§4, "EBM diff reg"): `weight · 2·mean softplus(−F)` with
@@ -45,55 +50,6 @@ export interface GlobalJumpRegularizer {
   weight: number;
 }
 
-/**
- * The optimizer of {@link DSM}: a ready `@joule/nn` `Optimizer` of the model's parameter tree, or
- * the learning rate of a default Adam.
- *
- * @example
- * ```ts
- * import type { OptimizerChoice } from '@joule/estimator-dsm';
- *
- * const choice: OptimizerChoice = { lr: 3e-4 };
- * ```
- */
-export type OptimizerChoice = StepOptimizer | AdamSettings;
-
-/**
- * What an estimator needs of an optimizer (every `@joule/nn` `Optimizer` has it): a functional
- * `step(params, grads) → params` and its state for checkpoints.
- *
- * @example
- * ```ts
- * import type { StepOptimizer } from '@joule/estimator-dsm';
- * import { SGD } from '@joule/nn';
- *
- * const opt: StepOptimizer = new SGD(model.parameters(), { lr: 0.1 });
- * ```
- */
-export interface StepOptimizer {
-  /** The updated parameters after one step on `grads`. */
-  step(params: ParamTree, grads: ParamTree): ParamTree;
-  /** The optimizer's state. */
-  state(): OptimizerState;
-  /** Restores a state from `state()`. */
-  load(state: OptimizerState): void;
-}
-
-/**
- * The settings of the default Adam optimizer.
- *
- * @example
- * ```ts
- * import type { AdamSettings } from '@joule/estimator-dsm';
- *
- * const adam: AdamSettings = { lr: 1e-3 };
- * ```
- */
-export interface AdamSettings {
-  /** The learning rate (default 1e-3). */
-  lr?: number;
-}
-
 /** Options of {@link DSM}. */
 export interface DSMOptions {
   /** Single-level DSM: the noise standard deviation (give this or `levels`). */
@@ -104,10 +60,6 @@ export interface DSMOptions {
   regularizer?: GlobalJumpRegularizer;
   /** An optimizer of the parameters, or Adam options (default Adam, lr 1e-3). */
   optimizer?: OptimizerChoice;
-}
-
-function flat(e: Tensor): Tensor {
-  return e.rank === 2 && e.shape[1] === 1 ? e.reshape([e.shape[0] as number]) : e;
 }
 
 /**
@@ -139,14 +91,7 @@ export class DSM implements Estimator<Tensor> {
   /** A DSM estimator training `model`. */
   constructor(model: LevelEnergyModel, options: DSMOptions) {
     const op = 'DSM';
-    if (
-      !model ||
-      typeof model.apply !== 'function' ||
-      typeof model.parameters !== 'function' ||
-      typeof model.load !== 'function'
-    ) {
-      throw new JouleError(op, 'model', 'a LevelEnergyModel (parameters, apply, load)', String(model));
-    }
+    assertEnergyModel(op, 'model', model);
     const { sigma, levels, regularizer } = options ?? {};
     if ((sigma === undefined) === (levels === undefined)) {
       throw new JouleError(op, 'options', 'exactly one of sigma or levels', sigma === undefined ? 'neither' : 'both');
@@ -186,19 +131,13 @@ export class DSM implements Estimator<Tensor> {
     this.levels = levels;
     this.sigma = sigma ?? Number.NaN;
     this.regularizer = regularizer;
-    const choice = options.optimizer;
-    this.opt =
-      choice && typeof (choice as StepOptimizer).step === 'function'
-        ? (choice as StepOptimizer)
-        : new Adam(model.parameters(), {
-            lr: (choice as { lr?: number } | undefined)?.lr ?? 1e-3,
-          });
+    this.opt = resolveOptimizer(model.parameters(), options.optimizer);
     this.energy = (x: Tensor) => this.levelZero(this.model.parameters(), x);
   }
 
   private levelZero(p: ParamTree, x: Tensor): Tensor {
     const ctx = this.levels ? zeros([x.shape[0] as number, 1]) : undefined;
-    return flat(this.model.apply(p, x, ctx));
+    return energyVector(this.model.apply(p, x, ctx));
   }
 
   /** One optimizer step on a data batch `[n, d]`. */
@@ -239,7 +178,7 @@ export class DSM implements Estimator<Tensor> {
         return { eps, alpha, sigma, context, jumps, logRatio };
       });
       const { value, grad } = valueAndGrad((p: ParamTree) => {
-        const energy: EnergyFn = (u, c) => flat(this.model.apply(p, u, c));
+        const energy: EnergyFn = (u, c) => energyVector(this.model.apply(p, u, c));
         const sm = dsmLoss(energy, batch, draws.eps, draws.alpha, draws.sigma, draws.context);
         dsm = noGrad(() => sm.dataSync()[0] as number);
         if (!this.regularizer || !draws.jumps || !draws.logRatio) return sm;

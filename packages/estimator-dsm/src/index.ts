@@ -4,13 +4,6 @@
  *
  * @packageDocumentation
  */
-export {
-  type AdamSettings,
-  DSM,
-  type DSMOptions,
-  type GlobalJumpRegularizer,
-  type LevelEnergyModel,
-  type OptimizerChoice,
-  type StepOptimizer,
-} from './estimator.js';
+export type { AdamSettings, EnergyModel, OptimizerChoice, StepOptimizer } from '@joule/nn';
+export { DSM, type DSMOptions, type GlobalJumpRegularizer, type LevelEnergyModel } from './estimator.js';
 export { cosineSchedule, dsmLoss, geometricLevels, type NoiseLevels } from './loss.js';

@@ -3,7 +3,7 @@ import { GaussianKDE } from '@joule/distributions';
 import { MLP, type ParamTree, SGD } from '@joule/nn';
 import { grad, Rng, randn, type Tensor, tensor } from '@joule/tensor';
 import { describe, expect, it } from 'vitest';
-import { cosineSchedule, DSM, dsmLoss, geometricLevels } from '../src/index.js';
+import { cosineSchedule, DSM, dsmLoss, geometricLevels, type LevelEnergyModel } from '../src/index.js';
 import { twoModeData, twoModeModel } from './helpers.js';
 
 /** 1-D energy E(y) = w y⁴/4 + b y²/2, so ∂E/∂y = w y³ + b y. */
@@ -174,6 +174,8 @@ describe('DSM estimator', () => {
 
   it('rejects bad options with JouleError', () => {
     const model = twoModeModel(1, 1, 0);
+    const notAModel = { apply: model.apply.bind(model) } as unknown as LevelEnergyModel;
+    expect(() => new DSM(notAModel, { sigma: 0.1 })).toThrow(/argument 'model' expected an EnergyModel/);
     expect(() => new DSM(model, {})).toThrow(JouleError);
     expect(() => new DSM(model, { sigma: 0.1, levels: geometricLevels(0.1, 1, 2) })).toThrow(JouleError);
     expect(() => new DSM(model, { sigma: -1 })).toThrow(JouleError);

@@ -1,8 +1,16 @@
 import { type EnergyFn, type Estimator, JouleError } from '@joule/core';
-import { Adam, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
+import {
+  Adam,
+  assertEnergyModel,
+  type EnergyModel,
+  energyVector,
+  type OptimizerState,
+  type ParamTree,
+  snapshot,
+} from '@joule/nn';
 import { noGrad, type Rng, randn, type Tensor, tensor, valueAndGrad } from '@joule/tensor';
 import { type LangevinSettings, langevinChain, resolveLangevin } from './estimator.js';
-import { checkBatch, checkDensity, checkEnergy, type EnergyModel, flat, type TrainableDensity } from './models.js';
+import { checkBatch, checkDensity, type TrainableDensity } from './models.js';
 
 /**
  * Options of {@link FlowMaximumLikelihood}.
@@ -216,7 +224,7 @@ export class EnergyMaximumLikelihood implements Estimator<Tensor> {
   /** PCD maximum likelihood for `energyModel`. */
   constructor(energyModel: EnergyModel, options: EnergyMaximumLikelihoodOptions = {}) {
     const op = 'EnergyMaximumLikelihood';
-    checkEnergy(op, 'energyModel', energyModel);
+    assertEnergyModel(op, 'energyModel', energyModel);
     const lr = options?.lr ?? 1e-4;
     if (!(typeof lr === 'number' && lr > 0 && Number.isFinite(lr)))
       throw new JouleError(op, 'options.lr', 'a finite number > 0', String(lr));
@@ -230,7 +238,7 @@ export class EnergyMaximumLikelihood implements Estimator<Tensor> {
     this.langevin = resolveLangevin(op, options.langevin);
     this.chainCount = options.chains;
     this.reinit = reinit;
-    this.energy = (x: Tensor) => flat(this.energyModel.apply(this.energyModel.parameters(), x));
+    this.energy = (x: Tensor) => energyVector(this.energyModel.apply(this.energyModel.parameters(), x));
   }
 
   private fresh(k: number, rng: Rng): Float32Array {
@@ -278,7 +286,7 @@ export class EnergyMaximumLikelihood implements Estimator<Tensor> {
     const z = langevinChain(this.energy, tensor(this.chains, [k, d]), rng, this.langevin);
     this.chains = Float32Array.from(z.dataSync());
     const { value, grad } = valueAndGrad((p: ParamTree) => {
-      const e = (x: Tensor) => flat(this.energyModel.apply(p, x)).mean();
+      const e = (x: Tensor) => energyVector(this.energyModel.apply(p, x)).mean();
       return e(batch).sub(e(z));
     })(this.energyModel.parameters());
     const loss = value.dataSync()[0] as number;

@@ -1,6 +1,14 @@
 import { type EnergyFn, type Estimator, JouleError } from '@joule/core';
 import { ula } from '@joule/mcmc';
-import { Adam, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
+import {
+  Adam,
+  assertEnergyModel,
+  type EnergyModel,
+  energyVector,
+  type OptimizerState,
+  type ParamTree,
+  snapshot,
+} from '@joule/nn';
 import { noGrad, type Rng, stopGradient, type Tensor, valueAndGrad } from '@joule/tensor';
 import {
   type DualOptions,
@@ -11,7 +19,7 @@ import {
   type ZetaViolation,
   zetaViolations,
 } from './dual.js';
-import { checkBatch, checkDensity, checkEnergy, type EnergyModel, flat, type TrainableDensity } from './models.js';
+import { checkBatch, checkDensity, type TrainableDensity } from './models.js';
 import { ebmMainLagrangian, flowMainLagrangian, type LagrangianTerms, logPartition } from './objective.js';
 
 /**
@@ -230,7 +238,7 @@ export class JeffreysEstimator implements Estimator<Tensor> {
   constructor(flow: TrainableDensity, energyModel: EnergyModel, options: JeffreysOptions = {}) {
     const op = 'JeffreysEstimator';
     checkDensity(op, 'flow', flow);
-    checkEnergy(op, 'energyModel', energyModel);
+    assertEnergyModel(op, 'energyModel', energyModel);
     if (options === null || typeof options !== 'object')
       throw new JouleError(op, 'options', 'an object', String(options));
     const main = options.main ?? 'flow';
@@ -280,7 +288,7 @@ export class JeffreysEstimator implements Estimator<Tensor> {
       lr: posNum(op, 'options.lrEnergy', options.lrEnergy ?? 1e-4),
       betas,
     });
-    this.energy = (x: Tensor) => flat(this.energyModel.apply(this.energyModel.parameters(), x));
+    this.energy = (x: Tensor) => energyVector(this.energyModel.apply(this.energyModel.parameters(), x));
   }
 
   /** The current dual variables. */
@@ -310,7 +318,7 @@ export class JeffreysEstimator implements Estimator<Tensor> {
     const lambda = this.multipliers;
     const read: { fw: number; rv: number; prx: number; logZeta: number } = { fw: 0, rv: 0, prx: 0, logZeta: 0 };
     const { grad } = valueAndGrad((p: { flow: ParamTree; energy: ParamTree }) => {
-      const negE = (x: Tensor) => flat(this.energyModel.apply(p.energy, x)).neg();
+      const negE = (x: Tensor) => energyVector(this.energyModel.apply(p.energy, x)).neg();
       const terms: LagrangianTerms = {
         logpData: this.flow.apply(p.flow, batch),
         negEnergyData: negE(batch),
@@ -376,7 +384,7 @@ export class JeffreysEstimator implements Estimator<Tensor> {
     for (let t = 0; t < steps; t++) {
       const { x, logProb } = noGrad(() => this.flow.sampleAndLogProb(this.isSamples, rng));
       const { value, grad } = valueAndGrad((p: ParamTree) =>
-        flat(this.energyModel.apply(p, stopGradient(x)))
+        energyVector(this.energyModel.apply(p, stopGradient(x)))
           .neg()
           .sub(stopGradient(logProb))
           .square()

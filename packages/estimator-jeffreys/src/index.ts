@@ -8,6 +8,8 @@
  *
  * @packageDocumentation
  */
+
+export type { EnergyModel } from '@joule/nn';
 export {
   EnergyMaximumLikelihood,
   type EnergyMaximumLikelihoodOptions,
@@ -36,7 +38,7 @@ export {
   type LangevinSettings,
   type PenaltyWeights,
 } from './estimator.js';
-export type { EnergyModel, TrainableDensity } from './models.js';
+export type { TrainableDensity } from './models.js';
 export {
   ebmMainLagrangian,
   flowMainLagrangian,

@@ -38,32 +38,6 @@ export interface TrainableDensity {
   };
 }
 
-/**
- * A trainable energy `E_ψ` (the paper's EBM with `f_ψ = −E_ψ`): a parameter tree and the energy
- * as a pure function of it, `[n, d] → [n]` (or `[n, 1]`). An `@joule/nn` `MLP(d, 1, …)` is one.
- *
- * @example
- * ```ts
- * import type { EnergyModel } from '@joule/estimator-jeffreys';
- * import { MLP } from '@joule/nn';
- *
- * const ebm: EnergyModel = new MLP(2, 1, { rng, width: 64, depth: 3, residual: true });
- * ```
- */
-export interface EnergyModel {
-  /** The current parameters ψ. */
-  parameters(): ParamTree;
-  /** `E_ψ(x)` for `x` `[n, d]` under `params`, shape `[n]` or `[n, 1]`. */
-  apply(params: ParamTree, x: Tensor): Tensor;
-  /** Replaces the parameters. */
-  load(params: ParamTree): unknown;
-}
-
-/** `[n, 1]` → `[n]`. */
-export function flat(e: Tensor): Tensor {
-  return e.rank === 2 && e.shape[1] === 1 ? e.reshape([e.shape[0] as number]) : e;
-}
-
 /** Throws unless `m` looks like a {@link TrainableDensity}. */
 export function checkDensity(op: string, arg: string, m: unknown): asserts m is TrainableDensity {
   const d = m as Partial<TrainableDensity> | null;
@@ -75,14 +49,6 @@ export function checkDensity(op: string, arg: string, m: unknown): asserts m is 
     typeof d.sampleAndLogProb !== 'function'
   ) {
     throw new JouleError(op, arg, 'a TrainableDensity (parameters, apply, load, sampleAndLogProb)', String(m));
-  }
-}
-
-/** Throws unless `m` looks like an {@link EnergyModel}. */
-export function checkEnergy(op: string, arg: string, m: unknown): asserts m is EnergyModel {
-  const e = m as Partial<EnergyModel> | null;
-  if (!e || typeof e.parameters !== 'function' || typeof e.apply !== 'function' || typeof e.load !== 'function') {
-    throw new JouleError(op, arg, 'an EnergyModel (parameters, apply, load)', String(m));
   }
 }
 

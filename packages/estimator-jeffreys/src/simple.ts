@@ -1,7 +1,7 @@
 import { JouleError } from '@joule/core';
-import type { ParamTree } from '@joule/nn';
+import type { EnergyModel, ParamTree } from '@joule/nn';
 import { noGrad, type Rng, randn, type Tensor, tensor } from '@joule/tensor';
-import type { EnergyModel, TrainableDensity } from './models.js';
+import type { TrainableDensity } from './models.js';
 
 function finiteArray(op: string, arg: string, v: unknown, length: number): number[] {
   if (!Array.isArray(v) || v.length !== length || !v.every((e) => typeof e === 'number' && Number.isFinite(e))) {

@@ -1,5 +1,14 @@
 import { type ConditionalBatch, type EnergyFn, type Estimator, JouleError } from '@joule/core';
-import { Adam, descend, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
+import {
+  Adam,
+  assertEnergyModel,
+  descend,
+  type EnergyModel,
+  energyVector,
+  type OptimizerState,
+  type ParamTree,
+  snapshot,
+} from '@joule/nn';
 import { concat, type Rng, Tensor, tidy, valueAndGrad } from '@joule/tensor';
 import {
   checkBox,
@@ -12,27 +21,6 @@ import {
 } from './loss.js';
 import { type LangevinRefineOptions, rankCandidates, refineDraws } from './sample.js';
 import { type AdversarialTraining, checkSchedule, type JointTraining } from './sampler.js';
-
-/**
- * A trainable energy: a parameter tree and a pure function of it (an `@joule/nn` `Module` such as
- * `MLP` or `ConditionalMLP` fits). `apply(params, y, context?)` returns energies `[n]` or `[n, 1]`.
- *
- * @example
- * ```ts
- * import type { EnergyModel } from '@joule/estimator-rnce';
- * import { ConditionalMLP } from '@joule/nn';
- *
- * const model: EnergyModel = new ConditionalMLP(2, 1, 1, { rng, width: 64, depth: 3 });
- * ```
- */
-export interface EnergyModel {
-  /** The current parameters. */
-  parameters(): ParamTree;
-  /** The energy of `y` (`[n, d]`, with a context `[n, c]` when conditional) under `params`. */
-  apply(params: ParamTree, y: Tensor, context?: Tensor): Tensor;
-  /** Replaces the parameters. */
-  load(params: ParamTree): unknown;
-}
 
 /**
  * A training batch: points `[n, d]` for an unconditional energy, or core's
@@ -105,10 +93,6 @@ function isBox(s: RnceOptions['negatives']): s is Box {
   return s !== null && typeof s === 'object' && Array.isArray((s as { low?: unknown }).low);
 }
 
-function flatEnergy(e: Tensor): Tensor {
-  return e.rank === 2 && e.shape[1] === 1 ? e.reshape([e.shape[0] as number]) : e;
-}
-
 /** The points and the optional context of a batch. */
 export function splitBatch(op: string, batch: RnceBatch): { y: Tensor; context?: Tensor } {
   if (batch instanceof Tensor) return { y: batch };
@@ -175,9 +159,7 @@ export class RnceEstimator implements Estimator<RnceBatch> {
   /** An R-NCE (or IBC) estimator training `model`. */
   constructor(model: EnergyModel, options: RnceOptions) {
     const op = 'RnceEstimator';
-    if (!model || typeof model.apply !== 'function' || typeof model.parameters !== 'function') {
-      throw new JouleError(op, 'model', 'an EnergyModel (parameters, apply, load)', String(model));
-    }
+    assertEnergyModel(op, 'model', model);
     if (!options || options.negatives === undefined || options.negatives === null) {
       throw new JouleError(op, 'options.negatives', 'a negative sampler or a { low, high } box', 'nothing');
     }
@@ -234,7 +216,7 @@ export class RnceEstimator implements Estimator<RnceBatch> {
     this.joint = joint;
     this.adversarial = adversarial;
     this.opt = new Adam(model.parameters(), { lr });
-    this.energy = (y: Tensor, context?: Tensor) => flatEnergy(this.model.apply(this.model.parameters(), y, context));
+    this.energy = (y: Tensor, context?: Tensor) => energyVector(this.model.apply(this.model.parameters(), y, context));
   }
 
   private dropLogq(negs: Negatives): Negatives {
@@ -265,7 +247,7 @@ export class RnceEstimator implements Estimator<RnceBatch> {
     const loss = await descend('RnceEstimator.step', 'loss', this.model, this.opt, () => {
       const negs = this.draw(y, rng, context);
       const { value, grad } = valueAndGrad((p: ParamTree) => {
-        const out = rnceLoss((u, c) => flatEnergy(this.model.apply(p, u, c)), y, negs, context);
+        const out = rnceLoss((u, c) => energyVector(this.model.apply(p, u, c)), y, negs, context);
         accuracy = out.accuracy;
         return out.loss;
       })(params);
@@ -295,7 +277,7 @@ export class RnceEstimator implements Estimator<RnceBatch> {
           logqPositives: adversary.logProb(q, y, context),
         });
         // The sampler minimizes the ranking objective, i.e. ascends the R-NCE loss.
-        return rnceLoss((u, c) => flatEnergy(this.model.apply(theta, u, c)), y, negs, context).loss.neg();
+        return rnceLoss((u, c) => energyVector(this.model.apply(theta, u, c)), y, negs, context).loss.neg();
       };
     }
     const params = owner.parameters();

@@ -8,7 +8,8 @@
  *
  * @packageDocumentation
  */
-export { type Box, type EnergyModel, type RnceBatch, RnceEstimator, type RnceOptions } from './estimator.js';
+export type { EnergyModel } from '@joule/nn';
+export { type Box, type RnceBatch, RnceEstimator, type RnceOptions } from './estimator.js';
 export {
   type InterpolantPath,
   InterpolatingRnceEstimator,

@@ -1,8 +1,17 @@
 import { type EnergyFn, type Estimator, JouleError, type Kernel } from '@joule/core';
 import { ula } from '@joule/mcmc';
-import { Adam, descend, type OptimizerState, type ParamTree, snapshot } from '@joule/nn';
+import {
+  Adam,
+  assertEnergyModel,
+  descend,
+  type EnergyModel,
+  energyVector,
+  type OptimizerState,
+  type ParamTree,
+  snapshot,
+} from '@joule/nn';
 import { concat, full, grad, noGrad, type Rng, randn, Tensor, valueAndGrad } from '@joule/tensor';
-import { type EnergyModel, type RnceBatch, splitBatch } from './estimator.js';
+import { type RnceBatch, splitBatch } from './estimator.js';
 import { drawNegatives, type NegativeSampler, rnceLoss } from './loss.js';
 import { type PositionState, runKernel } from './sample.js';
 import { checkSchedule, type JointTraining } from './sampler.js';
@@ -81,10 +90,6 @@ function withTime(t: number, n: number, context?: Tensor): Tensor {
   return context === undefined ? tt : concat([tt, context], 1);
 }
 
-function flat(e: Tensor): Tensor {
-  return e.rank === 2 && e.shape[1] === 1 ? e.reshape([e.shape[0] as number]) : e;
-}
-
 /**
  * Interpolating EBMs trained by I-R-NCE (Section 5.2, Algorithm 3): one energy `E_θ(y, t, context)`
  * for the whole family of interpolant marginals `p^t(y | context)`, `t ∈ (0, 1]`. The model is an
@@ -125,9 +130,7 @@ export class InterpolatingRnceEstimator implements Estimator<RnceBatch> {
   /** An I-R-NCE estimator training the time-indexed energy `model`. */
   constructor(model: EnergyModel, options: InterpolatingRnceOptions) {
     const op = 'InterpolatingRnceEstimator';
-    if (!model || typeof model.apply !== 'function' || typeof model.parameters !== 'function') {
-      throw new JouleError(op, 'model', 'an EnergyModel (parameters, apply, load)', String(model));
-    }
+    assertEnergyModel(op, 'model', model);
     if (!options || typeof options.sampler !== 'function') {
       throw new JouleError(op, 'options.sampler', 'a function t => NegativeSampler', String(options?.sampler));
     }
@@ -174,7 +177,7 @@ export class InterpolatingRnceEstimator implements Estimator<RnceBatch> {
     if (!(t > 0 && t <= 1))
       throw new JouleError('InterpolatingRnceEstimator.energyAt', 't', 'a number in (0, 1]', String(t));
     return (y: Tensor, context?: Tensor) =>
-      flat(this.model.apply(this.model.parameters(), y, withTime(t, y.shape[0] as number, context)));
+      energyVector(this.model.apply(this.model.parameters(), y, withTime(t, y.shape[0] as number, context)));
   }
 
   /** A time from `Λ`. */
@@ -208,7 +211,7 @@ export class InterpolatingRnceEstimator implements Estimator<RnceBatch> {
       const negs = drawNegatives(this.options.sampler(t), yt, this.k, rng, context);
       const ctx = withTime(t, n, context);
       const { value, grad: g } = valueAndGrad((p: ParamTree) => {
-        const out = rnceLoss((u, c) => flat(this.model.apply(p, u, c)), yt, negs, ctx);
+        const out = rnceLoss((u, c) => energyVector(this.model.apply(p, u, c)), yt, negs, ctx);
         accuracy = out.accuracy;
         return out.loss;
       })(params);

@@ -4,6 +4,7 @@ import { concat, Rng, randn, type Tensor, tensor, valueAndGrad } from '@joule/te
 import { describe, expect, it } from 'vitest';
 import {
   drawNegatives,
+  type EnergyModel,
   type Negatives,
   RnceEstimator,
   rankCandidates,
@@ -285,6 +286,11 @@ describe('RnceEstimator', () => {
 
   it('rejects bad inputs with JouleErrors naming the argument', () => {
     const model = new GaussianEnergy(1);
+    // Without `load` a model could not take a training step; it is rejected up front.
+    const noLoad = { parameters: () => model.parameters(), apply: (p: ParamTree, y: Tensor) => model.apply(p, y) };
+    expect(() => new RnceEstimator(noLoad as unknown as EnergyModel, { negatives: new DiagNormal([0], [1]) })).toThrow(
+      /argument 'model' expected an EnergyModel/,
+    );
     expect(() => new RnceEstimator(model, { negatives: new DiagNormal([0], [1]), k: 0 })).toThrow(/k/);
     expect(() => new RnceEstimator(model, { negatives: { low: [1], high: [0] } })).toThrow(/high/);
     expect(() => rnceLoss((u) => u.sum(1), tensor([1, 2]), {} as Negatives)).toThrow(/y/);

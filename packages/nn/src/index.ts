@@ -18,6 +18,15 @@ export {
   type TimeEmbeddingOptions,
 } from './embeddings.js';
 export {
+  type AdamSettings,
+  assertEnergyModel,
+  type EnergyModel,
+  energyVector,
+  type OptimizerChoice,
+  resolveOptimizer,
+  type StepOptimizer,
+} from './energy-model.js';
+export {
   type Fans,
   fans,
   gain,
