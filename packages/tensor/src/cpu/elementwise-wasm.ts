@@ -12,8 +12,34 @@ const EXACT_UNARY: Record<WasmExactUnary, (f: Code, x: number) => void> = {
   square: (f, x) => f.get(x).get(x).f32x4Mul(),
   sqrt: (f, x) => f.get(x).f32x4Sqrt(),
   // pseudo-maximum `x < 0 ? 0 : x`: NaN and −0 pass through, as in `x < 0 ? 0 : x`
-  relu: (f, x) => f.get(x).f32x4Const(0).f32x4Pmax(),
+  relu: (f, x) => f.get(x).i32(0).v128Load(constF32(0)).f32x4Pmax(),
 };
+
+/**
+ * The kernels' v128 constants live in a table at the start of the module's memory (16 bytes each) and are
+ * loaded where used: TurboFan rebuilds a `v128.const` inside a loop from general registers at every use
+ * (three instructions each, fifteen constants in the exponential), where a load is one.
+ */
+const constantSlots = new Map<string, number>();
+const constantTable: number[] = [];
+/** Bytes reserved for the table at the start of memory. */
+const CONSTANT_BYTES = 1024;
+
+function constantAt(bits: Uint8Array): number {
+  const key = Array.from(bits).join(',');
+  let at = constantSlots.get(key);
+  if (at === undefined) {
+    at = constantTable.length;
+    if (at + 16 > CONSTANT_BYTES) throw new Error('elementwise-wasm: constant table full');
+    constantTable.push(...bits);
+    constantSlots.set(key, at);
+  }
+  return at;
+}
+/** Byte address of a v128 constant with `value` in its four f32 lanes. */
+const constF32 = (value: number) => constantAt(new Uint8Array(new Float32Array([value, value, value, value]).buffer));
+/** Byte address of a v128 constant with `value` in its four i32 lanes. */
+const constI32 = (value: number) => constantAt(new Uint8Array(new Int32Array([value, value, value, value]).buffer));
 
 // Cephes expf: e^x = 2^n · e^r with n = round(x / ln 2), r = x − n ln 2 (ln 2 split in two parts), and a
 // degree-6 polynomial for e^r; about 1 ulp on [−88.37, 88.37]. Below that range 2^n underflows to 0
@@ -30,21 +56,39 @@ const ROUND_MAGIC = 12582912;
 /** Emits e^x for the v128 in local `x`, leaving it on the stack; `t`, `n`, `r` are scratch v128 locals. */
 function emitExp(f: Code, x: number, n: number, r: number, t: number): void {
   // xc = clamp(x) (pseudo-min/max: single instructions, a NaN in x stays)
-  f.get(x).f32x4Const(EXP_HI).f32x4Pmin().f32x4Const(-EXP_HI).f32x4Pmax().set(t);
+  f.get(x).i32(0).v128Load(constF32(EXP_HI)).f32x4Pmin().i32(0).v128Load(constF32(-EXP_HI)).f32x4Pmax().set(t);
   // n = xc · log2 e + magic: nearest(xc · log2 e) sits in the low bits of n, and n − magic is it as a float
-  f.get(t).f32x4Const(LOG2E).f32x4Mul().f32x4Const(ROUND_MAGIC).f32x4Add().set(n);
-  f.get(n).f32x4Const(ROUND_MAGIC).f32x4Sub().set(r);
+  f.get(t).i32(0).v128Load(constF32(LOG2E)).f32x4Mul().i32(0).v128Load(constF32(ROUND_MAGIC)).f32x4Add().set(n);
+  f.get(n).i32(0).v128Load(constF32(ROUND_MAGIC)).f32x4Sub().set(r);
   // r = xc − nearest·LN2_HI − nearest·LN2_LO
-  f.get(t).get(r).f32x4Const(LN2_HI).f32x4Mul().f32x4Sub().get(r).f32x4Const(LN2_LO).f32x4Mul().f32x4Sub().set(r);
+  f.get(t)
+    .get(r)
+    .i32(0)
+    .v128Load(constF32(LN2_HI))
+    .f32x4Mul()
+    .f32x4Sub()
+    .get(r)
+    .i32(0)
+    .v128Load(constF32(LN2_LO))
+    .f32x4Mul()
+    .f32x4Sub()
+    .set(r);
   // p = ((((c0 r + c1) r + c2) r + c3) r + c4) r + c5, then p·r² + r + 1
-  f.f32x4Const(EXP_POLY[0]);
-  for (let i = 1; i < EXP_POLY.length; i++) f.get(r).f32x4Mul().f32x4Const(EXP_POLY[i]).f32x4Add();
-  f.get(r).get(r).f32x4Mul().f32x4Mul().get(r).f32x4Add().f32x4Const(1).f32x4Add();
+  f.i32(0).v128Load(constF32(EXP_POLY[0]));
+  for (let i = 1; i < EXP_POLY.length; i++) f.get(r).f32x4Mul().i32(0).v128Load(constF32(EXP_POLY[i])).f32x4Add();
+  f.get(r).get(r).f32x4Mul().f32x4Mul().get(r).f32x4Add().i32(0).v128Load(constF32(1)).f32x4Add();
   // · 2^nearest, built in the exponent field: (bits(n) + 127) << 23 keeps the low 9 bits, those of nearest + 127
-  f.get(n).i32x4Const(127).i32x4Add().i32(23).i32x4Shl().f32x4Mul();
+  f.get(n).i32(0).v128Load(constI32(127)).i32x4Add().i32(23).i32x4Shl().f32x4Mul();
   // +∞ above the range
   f.set(t);
-  f.f32x4Const(Number.POSITIVE_INFINITY).get(t).get(x).f32x4Const(EXP_HI).f32x4Gt().v128Bitselect();
+  f.i32(0)
+    .v128Load(constF32(Number.POSITIVE_INFINITY))
+    .get(t)
+    .get(x)
+    .i32(0)
+    .v128Load(constF32(EXP_HI))
+    .f32x4Gt()
+    .v128Bitselect();
 }
 
 /** A kernel `(src, dst, n)` over `n` floats (n a multiple of 4) computing `body(x)` for the v128 `x`. */
@@ -92,8 +136,8 @@ function binaryKernel(body: (f: Code, x: number, g: number, scratch: number[]) =
 /** sigmoid(x) = 1 / (1 + e^−x), left on the stack. */
 function emitSigmoid(f: Code, x: number, [nx, n, r, t]: number[]): void {
   f.get(x).f32x4Neg().set(nx);
-  f.f32x4Const(1);
-  f.f32x4Const(1);
+  f.i32(0).v128Load(constF32(1));
+  f.i32(0).v128Load(constF32(1));
   emitExp(f, nx, n, r, t);
   f.f32x4Add().f32x4Div();
 }
@@ -118,13 +162,36 @@ function siluGradBackwardKernel(): Code {
   f.get(x).f32x4Neg().set(nx);
   emitExp(f, nx, en, r, t);
   f.set(e);
-  f.f32x4Const(1).f32x4Const(1).get(e).f32x4Add().f32x4Div().set(sig);
-  f.f32x4Const(1).get(sig).f32x4Sub().get(e).get(sig).f32x4Mul().get(x).f32x4Const(0).f32x4Lt().v128Bitselect().set(q);
+  f.i32(0).v128Load(constF32(1)).i32(0).v128Load(constF32(1)).get(e).f32x4Add().f32x4Div().set(sig);
+  f.i32(0)
+    .v128Load(constF32(1))
+    .get(sig)
+    .f32x4Sub()
+    .get(e)
+    .get(sig)
+    .f32x4Mul()
+    .get(x)
+    .i32(0)
+    .v128Load(constF32(0))
+    .f32x4Lt()
+    .v128Bitselect()
+    .set(q);
   // dg = h · σ · (1 + x q)
-  f.get(dstDg).get(h).get(sig).f32x4Mul().f32x4Const(1).get(x).get(q).f32x4Mul().f32x4Add().f32x4Mul().v128Store();
+  f.get(dstDg)
+    .get(h)
+    .get(sig)
+    .f32x4Mul()
+    .i32(0)
+    .v128Load(constF32(1))
+    .get(x)
+    .get(q)
+    .f32x4Mul()
+    .f32x4Add()
+    .f32x4Mul()
+    .v128Store();
   // dx = h · g · σ · q · (2 + x (q − σ))
   f.get(dstDx).get(h).get(g).f32x4Mul().get(sig).f32x4Mul().get(q).f32x4Mul();
-  f.f32x4Const(2).get(x).get(q).get(sig).f32x4Sub().f32x4Mul().f32x4Add().f32x4Mul().v128Store();
+  f.i32(0).v128Load(constF32(2)).get(x).get(q).get(sig).f32x4Sub().f32x4Mul().f32x4Add().f32x4Mul().v128Store();
   f.inc(srcX, 16).inc(srcG, 16).inc(srcH, 16).inc(dstDx, 16).inc(dstDg, 16);
   f.br(0);
   f.end().end();
@@ -257,7 +324,9 @@ function extremumRowsKernel(isMax: boolean): Code {
   f.get(dst).get(dstEnd).ltU().eqz().brIf(1);
   f.get(src).get(len).i32(-4).i32And().i32(4).mul().add().set(quadEnd);
   f.get(src).get(len).i32(4).mul().add().set(rowEnd);
-  f.f32x4Const(isMax ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY).set(acc);
+  f.i32(0)
+    .v128Load(constF32(isMax ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY))
+    .set(acc);
   f.block().loop();
   f.get(src).get(quadEnd).ltU().eqz().brIf(1);
   f.get(acc).get(src).v128Load();
@@ -357,7 +426,7 @@ function extremumColumnsKernel(isMax: boolean): Code {
   f.get(dst).set(p);
   f.block().loop();
   f.get(p).get(rowEnd).ltU().eqz().brIf(1);
-  f.get(p).f32x4Const(init).f32x4ExtractLane(0).f32Store().inc(p, 4).br(0);
+  f.get(p).i32(0).v128Load(constF32(init)).f32x4ExtractLane(0).f32Store().inc(p, 4).br(0);
   f.end().end();
   f.i32(0).set(r);
   f.block().loop();
@@ -405,10 +474,21 @@ export function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
         f.get(x).f32x4Neg().set(nx);
         emitExp(f, nx, n, r, t);
         f.set(e);
-        f.f32x4Const(1).f32x4Const(1).get(e).f32x4Add().f32x4Div().set(sig);
+        f.i32(0).v128Load(constF32(1)).i32(0).v128Load(constF32(1)).get(e).f32x4Add().f32x4Div().set(sig);
         f.get(g).get(sig).f32x4Mul();
-        f.f32x4Const(1).get(x);
-        f.f32x4Const(1).get(sig).f32x4Sub().get(e).get(sig).f32x4Mul().get(x).f32x4Const(0).f32x4Lt().v128Bitselect();
+        f.i32(0).v128Load(constF32(1)).get(x);
+        f.i32(0)
+          .v128Load(constF32(1))
+          .get(sig)
+          .f32x4Sub()
+          .get(e)
+          .get(sig)
+          .f32x4Mul()
+          .get(x)
+          .i32(0)
+          .v128Load(constF32(0))
+          .f32x4Lt()
+          .v128Bitselect();
         f.f32x4Mul().f32x4Add();
         f.f32x4Mul();
       }),
@@ -464,6 +544,7 @@ export class WasmElementwise {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(elementwiseModuleBytes()), {
       env: { mem: this.memory },
     });
+    new Uint8Array(this.memory.buffer).set(constantTable);
     const map = (name: WasmUnary) => instance.exports[name] as MapFn;
     this.fns = {
       sigmoid: map('sigmoid'),
@@ -526,7 +607,8 @@ export class WasmElementwise {
     });
     for (const n of outputs) needed += pad(n);
     const residentEnd = this.residentAt + pad(this.residentLength);
-    let next = hit && this.residentAt < needed ? residentEnd : 0;
+    const base = CONSTANT_BYTES / 4;
+    let next = hit && this.residentAt < base + needed ? residentEnd : base;
     const mem = this.reserve(Math.max(next + needed, hit ? residentEnd : 0));
     const at: number[] = [];
     operands.forEach((a, i) => {
