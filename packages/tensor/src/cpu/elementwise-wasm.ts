@@ -142,6 +142,26 @@ function emitSigmoid(f: Code, x: number, [nx, n, r, t]: number[]): void {
   f.f32x4Add().f32x4Div();
 }
 
+/** Pushes the v128 constant with `value` in its four f32 lanes (a load from the constant table). */
+function pushF32(f: Code, value: number): Code {
+  return f.i32(0).v128Load(constF32(value));
+}
+
+/**
+ * Sets `sig` = σ(x) and pushes `q` = 1 − σ(x), computed as e^−x σ(x) for x ≥ 0 (no cancellation).
+ * `scratch` holds four v128 locals and `e` receives e^−x; `sig` may be `scratch[0]` (dead by then).
+ */
+function emitSigmoidAndComplement(f: Code, x: number, scratch: number[], e: number, sig: number): void {
+  const [nx, n, r, t] = scratch;
+  f.get(x).f32x4Neg().set(nx);
+  emitExp(f, nx, n, r, t);
+  f.set(e);
+  pushF32(f, 1);
+  pushF32(f, 1).get(e).f32x4Add().f32x4Div().set(sig);
+  pushF32(f, 1).get(sig).f32x4Sub().get(e).get(sig).f32x4Mul().get(x);
+  pushF32(f, 0).f32x4Lt().v128Bitselect();
+}
+
 /**
  * The backward pass of the SiLU gradient `y = g · silu'(x)` for a cotangent `h`, in one pass:
  * `dx = h · g · silu''(x)` and `dg = h · silu'(x)`, with `silu'(x) = σ(1 + x q)`,
@@ -159,23 +179,8 @@ function siluGradBackwardKernel(): Code {
   f.get(srcX).v128Load().set(x);
   f.get(srcG).v128Load().set(g);
   f.get(srcH).v128Load().set(h);
-  f.get(x).f32x4Neg().set(nx);
-  emitExp(f, nx, en, r, t);
-  f.set(e);
-  f.i32(0).v128Load(constF32(1)).i32(0).v128Load(constF32(1)).get(e).f32x4Add().f32x4Div().set(sig);
-  f.i32(0)
-    .v128Load(constF32(1))
-    .get(sig)
-    .f32x4Sub()
-    .get(e)
-    .get(sig)
-    .f32x4Mul()
-    .get(x)
-    .i32(0)
-    .v128Load(constF32(0))
-    .f32x4Lt()
-    .v128Bitselect()
-    .set(q);
+  emitSigmoidAndComplement(f, x, [nx, en, r, t], e, sig);
+  f.set(q);
   // dg = h · σ · (1 + x q)
   f.get(dstDg)
     .get(h)
@@ -470,26 +475,11 @@ export function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
       // g · σ(x) · (1 + x · (1 − σ(x))), the gradient of silu, with 1 − σ(x) = e^−x σ(x) for x ≥ 0 (no cancellation)
       name: 'siluGrad',
       code: binaryKernel((f, x, g, [nx, n, r, t, e]) => {
-        const sig = nx; // −x is dead once e^−x is known
-        f.get(x).f32x4Neg().set(nx);
-        emitExp(f, nx, n, r, t);
-        f.set(e);
-        f.i32(0).v128Load(constF32(1)).i32(0).v128Load(constF32(1)).get(e).f32x4Add().f32x4Div().set(sig);
+        const [sig, q] = [nx, t]; // −x and the exponential's scratch are dead once σ and q are known
+        emitSigmoidAndComplement(f, x, [nx, n, r, t], e, sig);
+        f.set(q);
         f.get(g).get(sig).f32x4Mul();
-        f.i32(0).v128Load(constF32(1)).get(x);
-        f.i32(0)
-          .v128Load(constF32(1))
-          .get(sig)
-          .f32x4Sub()
-          .get(e)
-          .get(sig)
-          .f32x4Mul()
-          .get(x)
-          .i32(0)
-          .v128Load(constF32(0))
-          .f32x4Lt()
-          .v128Bitselect();
-        f.f32x4Mul().f32x4Add();
+        pushF32(f, 1).get(x).get(q).f32x4Mul().f32x4Add();
         f.f32x4Mul();
       }),
     },
