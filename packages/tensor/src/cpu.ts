@@ -250,8 +250,9 @@ export interface CpuBackendOptions {
   /** Use relaxed-SIMD fused multiply–add where the engine has it (Node ≥ 22; Node 20 with `--experimental-wasm-relaxed-simd`). */
   fma?: boolean;
   /**
-   * Threads that share large matrix products, this one included (default 1). More than 1 starts
-   * that many − 1 Node `worker_threads` on a shared WebAssembly memory (they do not keep the process
+   * Threads that share large matrix products and long maps with an exponential (sigmoid, SiLU and its
+   * gradients), this one included (default 1). More than 1 starts, for each, that many − 1 Node
+   * `worker_threads` on a shared WebAssembly memory (they do not keep the process
    * alive); where `worker_threads` is missing (browsers, Node < 20.16) one thread is used, and
    * {@link CpuBackend.threads} says so. Pays on idle cores only: on a loaded machine the threads wait for each other.
    */
@@ -290,7 +291,7 @@ export class CpuBackend implements Backend {
     if (typeof minFlops !== 'number' || !(minFlops >= 0))
       throw new JouleError('CpuBackend', 'options.parallelMinFlops', 'a number ≥ 0', String(minFlops));
     this.gemm = simd ? new WasmGemm(fma, threads, minFlops) : null;
-    this.elementwise = simd && wasmElementwiseAvailable() ? new WasmElementwise() : null;
+    this.elementwise = simd && wasmElementwiseAvailable() ? new WasmElementwise(threads) : null;
     this.kernels = fma ? 'wasm-simd-fma' : simd ? 'wasm-simd' : 'js';
   }
 
@@ -312,6 +313,7 @@ export class CpuBackend implements Backend {
    */
   destroy(): void {
     this.gemm?.close();
+    this.elementwise?.close();
   }
 
   upload(values: Float32Array): BackendData {

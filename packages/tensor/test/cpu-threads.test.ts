@@ -4,6 +4,7 @@
  * whole op suite with every product threaded (`parallelMinFlops: 0`).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { WasmElementwise, wasmElementwiseAvailable } from '../src/cpu/elementwise-wasm.js';
 import { WasmGemm, wasmFeatures } from '../src/cpu/gemm-wasm.js';
 import { workerThreads } from '../src/cpu/wasm-threads.js';
 import { CpuBackend, JouleError, Rng } from '../src/index.js';
@@ -54,6 +55,31 @@ describe.runIf(threaded)('threaded matrix products', () => {
       });
     }
   }
+});
+
+describe.runIf(threaded && wasmElementwiseAvailable())('threaded maps with an exponential', () => {
+  const one = new WasmElementwise();
+  const two = new WasmElementwise(2, 0);
+  afterAll(() => two.close());
+
+  it('match one thread bit for bit (sigmoid, SiLU, its gradient and that gradient’s backward pass)', () => {
+    for (const size of [4, 6, 4100, 100_003, 131_072]) {
+      const rng = new Rng(size);
+      const [x, g, h] = [0, 1, 2].map(() => rng.normal(size).map((v) => 6 * v));
+      const run = (e: WasmElementwise) => {
+        const outs = [0, 1, 2, 3, 4].map(() => new Float32Array(size));
+        e.unary('sigmoid', x, outs[0], size);
+        e.unary('silu', x, outs[1], size);
+        e.siluGrad(x, g, outs[2], size);
+        e.siluGradBackward(x, g, h, outs[3], outs[4], size);
+        return outs.map((o) => new Uint32Array(o.buffer));
+      };
+      // twice on the threaded one: the second run reuses the workers and the resident result
+      const want = run(one);
+      run(two);
+      expect(run(two)).toEqual(want);
+    }
+  });
 });
 
 describe('CpuBackend threads option', () => {

@@ -1,4 +1,5 @@
-import { assemble, Code, I32, V128, validates } from './wasm-asm.js';
+import { assemble, Code, I32, SHARED_MAX_PAGES, V128, validates } from './wasm-asm.js';
+import { WasmThreads, workerThreads } from './wasm-threads.js';
 
 /** The element-wise functions with a WebAssembly SIMD kernel. @internal */
 export type WasmUnary = 'sigmoid' | 'silu' | WasmExactUnary;
@@ -460,39 +461,42 @@ function extremumColumnsKernel(isMax: boolean): Code {
 }
 
 /** Bytes of the element-wise module. @internal */
-export function elementwiseModuleBytes(): Uint8Array<ArrayBuffer> {
-  return assemble([
-    { name: 'sigmoid', code: unaryKernel((f, x, s) => emitSigmoid(f, x, s)) },
-    {
-      name: 'silu',
-      code: unaryKernel((f, x, s) => {
-        f.get(x);
-        emitSigmoid(f, x, s);
-        f.f32x4Mul();
-      }),
-    },
-    {
-      // g · σ(x) · (1 + x · (1 − σ(x))), the gradient of silu, with 1 − σ(x) = e^−x σ(x) for x ≥ 0 (no cancellation)
-      name: 'siluGrad',
-      code: binaryKernel((f, x, g, [nx, n, r, t, e]) => {
-        const [sig, q] = [nx, t]; // −x and the exponential's scratch are dead once σ and q are known
-        emitSigmoidAndComplement(f, x, [nx, n, r, t], e, sig);
-        f.set(q);
-        f.get(g).get(sig).f32x4Mul();
-        pushF32(f, 1).get(x).get(q).f32x4Mul().f32x4Add();
-        f.f32x4Mul();
-      }),
-    },
-    { name: 'siluGradBackward', code: siluGradBackwardKernel() },
-    ...Object.entries(EXACT_UNARY).map(([name, body]) => ({ name, code: unaryKernel((f, x) => body(f, x)) })),
-    ...Object.entries(ARITH_OPS).map(([name, emitOp]) => ({ name, code: arithKernel(emitOp) })),
-    { name: 'sumRows', code: sumRowsKernel() },
-    { name: 'maxRows', code: extremumRowsKernel(true) },
-    { name: 'minRows', code: extremumRowsKernel(false) },
-    { name: 'sumColumns', code: sumColumnsKernel() },
-    { name: 'maxColumns', code: extremumColumnsKernel(true) },
-    { name: 'minColumns', code: extremumColumnsKernel(false) },
-  ]);
+export function elementwiseModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
+  return assemble(
+    [
+      { name: 'sigmoid', code: unaryKernel((f, x, s) => emitSigmoid(f, x, s)) },
+      {
+        name: 'silu',
+        code: unaryKernel((f, x, s) => {
+          f.get(x);
+          emitSigmoid(f, x, s);
+          f.f32x4Mul();
+        }),
+      },
+      {
+        // g · σ(x) · (1 + x · (1 − σ(x))), the gradient of silu, with 1 − σ(x) = e^−x σ(x) for x ≥ 0 (no cancellation)
+        name: 'siluGrad',
+        code: binaryKernel((f, x, g, [nx, n, r, t, e]) => {
+          const [sig, q] = [nx, t]; // −x and the exponential's scratch are dead once σ and q are known
+          emitSigmoidAndComplement(f, x, [nx, n, r, t], e, sig);
+          f.set(q);
+          f.get(g).get(sig).f32x4Mul();
+          pushF32(f, 1).get(x).get(q).f32x4Mul().f32x4Add();
+          f.f32x4Mul();
+        }),
+      },
+      { name: 'siluGradBackward', code: siluGradBackwardKernel() },
+      ...Object.entries(EXACT_UNARY).map(([name, body]) => ({ name, code: unaryKernel((f, x) => body(f, x)) })),
+      ...Object.entries(ARITH_OPS).map(([name, emitOp]) => ({ name, code: arithKernel(emitOp) })),
+      { name: 'sumRows', code: sumRowsKernel() },
+      { name: 'maxRows', code: extremumRowsKernel(true) },
+      { name: 'minRows', code: extremumRowsKernel(false) },
+      { name: 'sumColumns', code: sumColumnsKernel() },
+      { name: 'maxColumns', code: extremumColumnsKernel(true) },
+      { name: 'minColumns', code: extremumColumnsKernel(false) },
+    ],
+    shared,
+  );
 }
 
 type MapFn = (src: number, dst: number, n: number) => void;
@@ -513,6 +517,9 @@ type SumColumnsFn = (src: number, dst: number, acc: number, outer: number, reduc
 type ExtremumColumnsFn = (src: number, dst: number, outer: number, reduced: number, inner: number) => void;
 type Zip3To2Fn = (srcX: number, srcG: number, srcH: number, dstDx: number, dstDg: number, n: number) => void;
 
+/** The maps shared with worker threads (those with an exponential), by index. */
+const THREADED_MAPS: readonly string[] = ['sigmoid', 'silu', 'siluGrad', 'siluGradBackward'];
+
 /**
  * Element-wise functions on WebAssembly SIMD with a vectorised exponential (sigmoid within a few ulp
  * of the correctly rounded value), and sums, maxima and minima. Inputs are copied into the module's memory
@@ -520,8 +527,10 @@ type Zip3To2Fn = (srcX: number, srcG: number, srcH: number, dstDx: number, dstDg
  * @internal
  */
 export class WasmElementwise {
-  private readonly memory = new WebAssembly.Memory({ initial: 16 });
-  private f32 = new Float32Array(this.memory.buffer);
+  private readonly memory: WebAssembly.Memory;
+  private f32: Float32Array;
+  /** Worker threads for the maps with an exponential, when there are any. */
+  private pool: WasmThreads | null;
   private readonly fns: Record<WasmUnary, MapFn>;
   private readonly siluGradFn: ZipFn;
   private readonly siluGradBackwardFn: Zip3To2Fn;
@@ -530,12 +539,25 @@ export class WasmElementwise {
   private readonly sumColumnsFn: SumColumnsFn;
   private readonly extremumColumnsFns: Record<'max' | 'min', ExtremumColumnsFn>;
 
-  constructor() {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(elementwiseModuleBytes()), {
-      env: { mem: this.memory },
-    });
+  /**
+   * @param threads Threads for the maps with an exponential (sigmoid, SiLU and the SiLU gradients) of at
+   *   least `parallelMinSize` floats, this one included; more than 1 needs Node's `worker_threads`.
+   * @param parallelMinSize Shorter maps run on this thread alone.
+   */
+  constructor(
+    threads = 1,
+    readonly parallelMinSize = 1 << 15,
+  ) {
+    const shared = threads > 1 && workerThreads() !== null;
+    this.memory = shared
+      ? new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true })
+      : new WebAssembly.Memory({ initial: 16 });
+    this.f32 = new Float32Array(this.memory.buffer);
+    const module = new WebAssembly.Module(elementwiseModuleBytes(shared));
     new Uint8Array(this.memory.buffer).set(constantTable);
-    const map = (name: WasmUnary) => instance.exports[name] as MapFn;
+    this.pool = shared ? new WasmThreads(module, this.memory, THREADED_MAPS, threads) : null;
+    const e = this.pool?.exports ?? new WebAssembly.Instance(module, { env: { mem: this.memory } }).exports;
+    const map = (name: WasmUnary) => e[name] as MapFn;
     this.fns = {
       sigmoid: map('sigmoid'),
       silu: map('silu'),
@@ -545,13 +567,37 @@ export class WasmElementwise {
       sqrt: map('sqrt'),
       relu: map('relu'),
     };
-    this.siluGradFn = instance.exports.siluGrad as ZipFn;
-    this.siluGradBackwardFn = instance.exports.siluGradBackward as Zip3To2Fn;
-    const e = instance.exports;
+    this.siluGradFn = e.siluGrad as ZipFn;
+    this.siluGradBackwardFn = e.siluGradBackward as Zip3To2Fn;
     this.arithFns = { add: e.add as ArithFn, sub: e.sub as ArithFn, mul: e.mul as ArithFn, div: e.div as ArithFn };
     this.rowsFns = { sum: e.sumRows as RowsFn, max: e.maxRows as RowsFn, min: e.minRows as RowsFn };
     this.sumColumnsFn = e.sumColumns as SumColumnsFn;
     this.extremumColumnsFns = { max: e.maxColumns as ExtremumColumnsFn, min: e.minColumns as ExtremumColumnsFn };
+  }
+
+  /** Stops the worker threads; later maps run on this thread. */
+  close(): void {
+    this.pool?.close();
+    this.pool = null;
+  }
+
+  /**
+   * Runs export `THREADED_MAPS[fn]` over `padded` floats: `fn(…addresses, n)` with every address
+   * advanced by the chunk's offset, in chunks shared with the worker threads when the map is long
+   * enough, on this thread otherwise. Each float is computed the same way whichever thread runs it.
+   */
+  private map(fn: number, run: (...args: number[]) => void, addresses: number[], padded: number): void {
+    const pool = this.pool;
+    if (!pool || padded < this.parallelMinSize) {
+      run(...addresses, padded);
+      return;
+    }
+    const chunk = Math.max(4096, Math.ceil(padded / (4 * pool.threads) / 4) * 4);
+    for (let at = 0; at < padded; at += chunk) {
+      pool.call(fn, ...addresses.map((a) => a + at * 4), Math.min(chunk, padded - at));
+      pool.endUnit();
+    }
+    pool.run();
   }
 
   private reserve(floats: number): Float32Array {
@@ -630,7 +676,9 @@ export class WasmElementwise {
   unary(op: WasmUnary, x: Float32Array, out: Float32Array, size: number): void {
     const padded = (size + 3) & ~3;
     const [src, dst] = this.stage([x], [size], [size]);
-    this.fns[op](src * 4, dst * 4, padded);
+    const threaded = THREADED_MAPS.indexOf(op);
+    if (threaded >= 0) this.map(threaded, this.fns[op], [src * 4, dst * 4], padded);
+    else this.fns[op](src * 4, dst * 4, padded);
     this.copyOut(out, dst, size);
   }
 
@@ -638,7 +686,7 @@ export class WasmElementwise {
   siluGrad(x: Float32Array, g: Float32Array, out: Float32Array, size: number): void {
     const padded = (size + 3) & ~3;
     const [sx, sg, dst] = this.stage([x, g], [size, size], [size]);
-    this.siluGradFn(sx * 4, sg * 4, dst * 4, padded);
+    this.map(THREADED_MAPS.indexOf('siluGrad'), this.siluGradFn, [sx * 4, sg * 4, dst * 4], padded);
     this.copyOut(out, dst, size);
   }
 
@@ -653,7 +701,12 @@ export class WasmElementwise {
   ): void {
     const padded = (size + 3) & ~3;
     const [sx, sg, sh, ox, og] = this.stage([x, g, h], [size, size, size], [size, size]);
-    this.siluGradBackwardFn(sx * 4, sg * 4, sh * 4, ox * 4, og * 4, padded);
+    this.map(
+      THREADED_MAPS.indexOf('siluGradBackward'),
+      this.siluGradBackwardFn,
+      [sx * 4, sg * 4, sh * 4, ox * 4, og * 4],
+      padded,
+    );
     dg.set(this.f32.subarray(og, og + size));
     this.copyOut(dx, ox, size);
   }
