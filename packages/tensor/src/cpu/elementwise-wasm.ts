@@ -1,5 +1,5 @@
-import { assemble, Code, I32, SHARED_MAX_PAGES, V128, validates } from './wasm-asm.js';
-import { WasmThreads, workerThreads } from './wasm-threads.js';
+import { assemble, Code, I32, V128, validates } from './wasm-asm.js';
+import { kernelMemory, WasmThreads } from './wasm-threads.js';
 
 /** The element-wise functions with a WebAssembly SIMD kernel. @internal */
 export type WasmUnary = 'sigmoid' | 'silu' | WasmExactUnary;
@@ -548,10 +548,8 @@ export class WasmElementwise {
     threads = 1,
     readonly parallelMinSize = 1 << 15,
   ) {
-    const shared = threads > 1 && workerThreads() !== null;
-    this.memory = shared
-      ? new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true })
-      : new WebAssembly.Memory({ initial: 16 });
+    const { memory, shared } = kernelMemory(threads);
+    this.memory = memory;
     this.f32 = new Float32Array(this.memory.buffer);
     const module = new WebAssembly.Module(elementwiseModuleBytes(shared));
     new Uint8Array(this.memory.buffer).set(constantTable);

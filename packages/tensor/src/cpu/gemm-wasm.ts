@@ -1,6 +1,6 @@
 import { gemmModuleBytes, type KernelFn, MR, NR, type PackFn } from './gemm-kernel.js';
-import { SHARED_MAX_PAGES, validates } from './wasm-asm.js';
-import { WasmThreads, workerThreads } from './wasm-threads.js';
+import { validates } from './wasm-asm.js';
+import { kernelMemory, WasmThreads } from './wasm-threads.js';
 
 /** The kernels a unit calls, by index. */
 const KERNELS = ['gemm', 'gemmRows'] as const;
@@ -85,10 +85,8 @@ export class WasmGemm {
     threads = 1,
     readonly parallelMinFlops = 1 << 21,
   ) {
-    const shared = threads > 1 && workerThreads() !== null;
-    this.memory = shared
-      ? new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true })
-      : new WebAssembly.Memory({ initial: 16 });
+    const { memory, shared } = kernelMemory(threads);
+    this.memory = memory;
     this.f32 = new Float32Array(this.memory.buffer);
     const module = new WebAssembly.Module(gemmModuleBytes(fma, shared));
     this.pool = shared ? new WasmThreads(module, this.memory, KERNELS, threads) : null;
