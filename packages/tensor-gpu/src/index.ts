@@ -1,5 +1,5 @@
 import type { Backend, BackendData, BinaryOp, ReduceOp, Shape, UnaryOp } from '@joule/tensor';
-import { JouleError, sizeOf } from '@joule/tensor';
+import { broadcastStrides, coalesce, JouleError, sizeOf, stridesOf } from '@joule/tensor';
 import {
   argReduceSource,
   binarySource,
@@ -506,44 +506,5 @@ export class GpuBackend implements Backend {
 
 /** The row-major strides of `shape` but the last (what the kernels need to split an index into coordinates). */
 function outStrides(shape: readonly number[]): number[] {
-  const s: number[] = [];
-  let acc = 1;
-  for (let i = shape.length - 1; i > 0; i--) {
-    acc *= shape[i];
-    s[i - 1] = acc;
-  }
-  return s;
-}
-
-/** Strides of `shape` read as `outShape` under broadcasting (0 along broadcast axes). */
-function broadcastStrides(shape: Shape, outShape: Shape): number[] {
-  const own: number[] = [];
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    own[i] = acc;
-    acc *= shape[i];
-  }
-  const off = outShape.length - shape.length;
-  return outShape.map((_, i) => {
-    const j = i - off;
-    return j < 0 || shape[j] === 1 ? 0 : own[j];
-  });
-}
-
-/** Drops axes of length 1 and merges neighbours that every operand walks contiguously. */
-function coalesce(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let i = 0; i < shape.length; i++) {
-    if (shape[i] === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, k) => outStrides[k][last] === s[i] * shape[i])) {
-      outShape[last] *= shape[i];
-      for (let k = 0; k < strides.length; k++) outStrides[k][last] = strides[k][i];
-    } else {
-      outShape.push(shape[i]);
-      for (let k = 0; k < strides.length; k++) outStrides[k].push(strides[k][i]);
-    }
-  }
-  return { shape: outShape, strides: outStrides };
+  return stridesOf(shape).slice(0, -1);
 }

@@ -10,7 +10,14 @@ export function sizeOf(shape: Shape): number {
   return n;
 }
 
-/** Row-major strides of a shape. */
+/**
+ * Row-major strides of a shape (in elements), for backends that index flat buffers.
+ *
+ * @example
+ * ```ts
+ * stridesOf([2, 3, 4]); // [12, 4, 1]
+ * ```
+ */
 export function stridesOf(shape: Shape): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
@@ -57,7 +64,12 @@ export function broadcastShapes(op: string, a: Shape, b: Shape, arg = ''): numbe
 
 /**
  * Strides of `shape` read as if broadcast to `outShape`: 0 on broadcast dimensions.
- * `shape` must broadcast to `outShape` (rank may be smaller).
+ * `shape` must broadcast to `outShape` (rank may be smaller). For backends that walk broadcast operands.
+ *
+ * @example
+ * ```ts
+ * broadcastStrides([3, 1], [2, 3, 4]); // [0, 1, 0]
+ * ```
  */
 export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   const st = stridesOf(shape);
@@ -104,6 +116,12 @@ export function checkShape(op: string, shape: readonly number[], arg = 'shape'):
 /**
  * Merges adjacent dimensions that every operand walks contiguously, so kernels loop over fewer, longer runs.
  * `strides[k][i]` is operand k's stride along output dimension i.
+ *
+ * @example
+ * ```ts
+ * coalesce([2, 3, 4], [stridesOf([2, 3, 4]), broadcastStrides([4], [2, 3, 4])]);
+ * // { shape: [6, 4], strides: [[4, 1], [0, 1]] }
+ * ```
  */
 export function coalesce(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
   const outShape: number[] = [];
