@@ -14,37 +14,9 @@ import {
   sampleInterpolating,
   sampleWithLangevin,
 } from '../src/index.js';
+import { GaussianEnergy } from './gaussian-energy.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
-
-/** A diagonal Gaussian energy `E(y) = ½ Σ exp(s)(y − m)²` with parameters `{ m, s }`. */
-class GaussianEnergy {
-  private params: ParamTree;
-  constructor(m0 = 0, s0 = 0) {
-    this.params = { m: tensor([m0]), s: tensor([s0]) };
-  }
-  parameters(): ParamTree {
-    return this.params;
-  }
-  apply(p: ParamTree, y: Tensor): Tensor {
-    return y
-      .sub(p.m as Tensor)
-      .square()
-      .mul((p.s as Tensor).exp())
-      .sum(1)
-      .mul(0.5);
-  }
-  load(p: ParamTree): void {
-    this.params = p;
-  }
-  /** The mean and standard deviation of `exp(−E)`. */
-  values(): [number, number] {
-    return [
-      (this.params.m as Tensor).dataSync()[0] as number,
-      Math.exp(-((this.params.s as Tensor).dataSync()[0] as number) / 2),
-    ];
-  }
-}
 
 /**
  * A learnable 1-D Gaussian sampler `N(m, exp(ls)²)`: a {@link LogDensityModel} for maximum
@@ -113,7 +85,7 @@ describe('Algorithm 1: joint training of the sampler and the energy', () => {
     // both should reach (1, 0.5). Tolerance 0.05 (10% of σ): the iterate noise of Adam at these
     // learning rates, averaged over the last 100 energy steps; seed 4 gives errors below 0.02.
     const sampler = new GaussianSampler(-2, Math.log(3));
-    const energy = new GaussianEnergy();
+    const energy = new GaussianEnergy(1);
     const est = new RnceEstimator(energy, {
       negatives: sampler.view(),
       k: 15,
@@ -127,7 +99,7 @@ describe('Algorithm 1: joint training of the sampler and the energy', () => {
     for (let t = 0; t < 1000; t++) {
       const stats = await est.step(data.sample(256, rng), rng);
       kinds.push('samplerLoss' in stats ? 's' : 'e');
-      if ('loss' in stats) energyHistory.push(energy.values());
+      if ('loss' in stats) energyHistory.push(energy.pair());
     }
     expect(kinds.slice(0, 10).join('')).toBe('sseeesseee');
     const [m, sigma] = tailMean(energyHistory, 100);
@@ -160,7 +132,7 @@ describe('Algorithm 1: joint training of the sampler and the energy', () => {
       loss: (p: ParamTree, x: Tensor, _c: Tensor | undefined, r: Rng) => velocityLoss(fieldOf(p), interpolant, x, r),
     };
     const flow = new InterpolantFlow((x, t) => fieldOf(params)(x, t), 1, { steps: 4 });
-    const energy = new GaussianEnergy();
+    const energy = new GaussianEnergy(1);
     const est = new RnceEstimator(energy, {
       negatives: flow,
       k: 4,
@@ -185,14 +157,14 @@ describe('Algorithm 1: joint training of the sampler and the energy', () => {
     const objective = maximumLikelihood(sampler);
     expect(
       () =>
-        new RnceEstimator(new GaussianEnergy(), {
+        new RnceEstimator(new GaussianEnergy(1), {
           negatives: sampler.view(),
           joint: { objective },
           adversarial: { sampler },
         }),
     ).toThrow(/adversarial/);
     expect(
-      () => new RnceEstimator(new GaussianEnergy(), { negatives: sampler.view(), joint: { objective, rnceSteps: 0 } }),
+      () => new RnceEstimator(new GaussianEnergy(1), { negatives: sampler.view(), joint: { objective, rnceSteps: 0 } }),
     ).toThrow(/rnceSteps/);
     expect(() => maximumLikelihood({} as LogDensityModel)).toThrow(/model/);
   });
@@ -205,7 +177,7 @@ describe('Section 4.3.2: adversarial R-NCE', () => {
     // discussion after Thm 4.18). Tolerance 0.1 on means and scales: the adversarial game is
     // noisier than joint training; seed 6 gives errors below 0.05.
     const sampler = new GaussianSampler(0, Math.log(2));
-    const energy = new GaussianEnergy();
+    const energy = new GaussianEnergy(1);
     const est = new RnceEstimator(energy, {
       negatives: sampler.view(),
       k: 15,
@@ -222,7 +194,7 @@ describe('Section 4.3.2: adversarial R-NCE', () => {
       if ('samplerLoss' in stats) {
         samplerLoss = stats.samplerLoss as number;
         samplerHistory.push(sampler.values());
-      } else energyHistory.push(energy.values());
+      } else energyHistory.push(energy.pair());
     }
     const [m, sigma] = tailMean(energyHistory, 100);
     const [qm, qs] = tailMean(samplerHistory, 100);

@@ -11,33 +11,7 @@ import {
   rnceLoss,
   sampleWithLangevin,
 } from '../src/index.js';
-
-/** A diagonal Gaussian energy `E(y) = ½ Σ exp(s)(y − m)²` with parameters `{ m, s }` (`[d]` each). */
-class GaussianEnergy {
-  private params: ParamTree;
-  constructor(d: number, m0 = 0, s0 = 0) {
-    this.params = { m: tensor(new Array(d).fill(m0)), s: tensor(new Array(d).fill(s0)) };
-  }
-  parameters(): ParamTree {
-    return this.params;
-  }
-  apply(p: ParamTree, y: Tensor): Tensor {
-    return y
-      .sub(p.m as Tensor)
-      .square()
-      .mul((p.s as Tensor).exp())
-      .sum(1)
-      .mul(0.5);
-  }
-  load(p: ParamTree): void {
-    this.params = p;
-  }
-  values(): { m: number[]; sigma: number[] } {
-    const m = Array.from((this.params.m as Tensor).dataSync());
-    const sigma = Array.from((this.params.s as Tensor).dataSync(), (s) => Math.exp(-s / 2));
-    return { m, sigma };
-  }
-}
+import { GaussianEnergy } from './gaussian-energy.js';
 
 /** A conditional Gaussian energy `E(y | x) = ½ exp(s)(y − w x − b)²`, 1-D y and x. */
 class LinearGaussianEnergy {
