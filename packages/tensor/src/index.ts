@@ -33,5 +33,13 @@ export { getBackend, type MemoryInfo, memory, memoryGrowth, setBackend, setDebug
 export { JouleError } from './errors.js';
 export * from './ops.js';
 export { Rng, type RngState } from './rng.js';
-export { broadcastShapes, broadcastStrides, coalesce, type Shape, sizeOf, stridesOf } from './shape.js';
+export {
+  broadcastShapes,
+  broadcastStrides,
+  type Coalesced,
+  coalesce,
+  type Shape,
+  sizeOf,
+  stridesOf,
+} from './shape.js';
 export { type Axes, type NestedArray, Tensor, type TensorLike } from './tensor.js';

@@ -114,6 +114,21 @@ export function checkShape(op: string, shape: readonly number[], arg = 'shape'):
 }
 
 /**
+ * A shape with some dimensions merged, and each operand's strides along it (see {@link coalesce}).
+ *
+ * @example
+ * ```ts
+ * const { shape, strides } = coalesce([2, 3], [stridesOf([2, 3])]); // [6], [[1]]
+ * ```
+ */
+export interface Coalesced {
+  /** The merged shape (no dimension of length 1). */
+  shape: number[];
+  /** `strides[k][i]`: operand k's stride along merged dimension i. */
+  strides: number[][];
+}
+
+/**
  * Merges adjacent dimensions that every operand walks contiguously, so kernels loop over fewer, longer runs.
  * `strides[k][i]` is operand k's stride along output dimension i.
  *
@@ -123,7 +138,7 @@ export function checkShape(op: string, shape: readonly number[], arg = 'shape'):
  * // { shape: [6, 4], strides: [[4, 1], [0, 1]] }
  * ```
  */
-export function coalesce(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
+export function coalesce(shape: Shape, strides: number[][]): Coalesced {
   const outShape: number[] = [];
   const outStrides: number[][] = strides.map(() => []);
   for (let i = 0; i < shape.length; i++) {
