@@ -1,4 +1,5 @@
 import type { Backend, BackendData, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
+import { WasmArena } from './cpu/arena.js';
 import { type ArithKernel, arithKernels } from './cpu/arith.js';
 import { type WasmArith, WasmElementwise, type WasmUnary, wasmElementwiseAvailable } from './cpu/elementwise-wasm.js';
 import { WasmGemm, wasmFeatures } from './cpu/gemm-wasm.js';
@@ -236,6 +237,9 @@ const WASM_ARITH_MIN_SIZE = 1024;
 /** From this many input elements sums, maxima and minima run on WebAssembly SIMD (copies included, it pays). */
 const WASM_REDUCE_MIN_SIZE = 256;
 
+/** Tensors of at least this many floats are stored in the kernels' WebAssembly memory; shorter ones are ordinary arrays. */
+const ARENA_MIN_LENGTH = 64;
+
 /** Gathered rows of at least this many floats are copied with `set` on a subarray, shorter ones by a loop. */
 const GATHER_MIN_ROW_COPY = 32;
 
@@ -259,6 +263,12 @@ export interface CpuBackendOptions {
   threads?: number;
   /** Products of fewer flops (`2·m·n·k`, default 2²¹) run on one thread even when `threads` > 1. */
   parallelMinFlops?: number;
+  /**
+   * Most bytes of live tensors kept in the WebAssembly memory that the kernels read and write in place
+   * (default 256 MiB). Tensors past it are ordinary arrays: still correct, copied in for each kernel. The
+   * memory is recycled when tensors are disposed (or garbage-collected), and never returned to the system.
+   */
+  memoryBytes?: number;
 }
 
 /**
@@ -278,6 +288,8 @@ export class CpuBackend implements Backend {
   readonly kernels: 'wasm-simd-fma' | 'wasm-simd' | 'js';
   private readonly gemm: WasmGemm | null;
   private readonly elementwise: WasmElementwise | null;
+  /** The WebAssembly memory that holds tensors' storage (none without WebAssembly SIMD). */
+  private readonly arena: WasmArena | null;
   private readonly pool = new ArrayPool();
 
   constructor(options: CpuBackendOptions = {}) {
@@ -290,8 +302,13 @@ export class CpuBackend implements Backend {
     const minFlops = options.parallelMinFlops ?? 1 << 21;
     if (typeof minFlops !== 'number' || !(minFlops >= 0))
       throw new JouleError('CpuBackend', 'options.parallelMinFlops', 'a number ≥ 0', String(minFlops));
-    this.gemm = simd ? new WasmGemm(fma, threads, minFlops) : null;
-    this.elementwise = simd && wasmElementwiseAvailable() ? new WasmElementwise(threads) : null;
+    const memoryBytes = options.memoryBytes ?? 256 * 1024 * 1024;
+    if (typeof memoryBytes !== 'number' || !(memoryBytes >= 0))
+      throw new JouleError('CpuBackend', 'options.memoryBytes', 'a number ≥ 0', String(memoryBytes));
+    this.arena = simd ? new WasmArena(memoryBytes) : null;
+    this.gemm = this.arena ? new WasmGemm(fma, threads, minFlops, this.arena) : null;
+    this.elementwise =
+      this.arena && wasmElementwiseAvailable() ? new WasmElementwise(threads, undefined, this.arena) : null;
     this.kernels = fma ? 'wasm-simd-fma' : simd ? 'wasm-simd' : 'js';
   }
 
@@ -317,7 +334,16 @@ export class CpuBackend implements Backend {
   }
 
   upload(values: Float32Array): BackendData {
-    return values;
+    if (!this.arena || values.length < ARENA_MIN_LENGTH) return values;
+    const stored = this.arena.alloc(values.length);
+    if (!stored) return values;
+    stored.set(values);
+    return stored;
+  }
+
+  /** Storage for a kernel's output of `length` floats (arbitrary contents): in the arena where it fits. */
+  private take(length: number): Float32Array {
+    return (length >= ARENA_MIN_LENGTH && this.arena?.alloc(length)) || this.pool.take(length);
   }
 
   read(data: BackendData, size: number): Promise<Float32Array> {
@@ -329,31 +355,29 @@ export class CpuBackend implements Backend {
   }
 
   free(data: BackendData): void {
-    this.elementwise?.forget(f32(data));
-    this.pool.give(f32(data));
+    if (this.arena?.owns(f32(data))) this.arena.release(f32(data));
+    else this.pool.give(f32(data));
   }
 
   unary(op: UnaryOp, x: BackendData, size: number): BackendData {
-    const out = this.pool.take(size);
+    const out = this.take(size);
     if (
       this.elementwise &&
       ((size >= WASM_UNARY_MIN_SIZE && WASM_UNARY.has(op)) ||
         (size >= WASM_EXACT_UNARY_MIN_SIZE && WASM_EXACT_UNARY.has(op)))
     ) {
-      this.elementwise.unary(op as WasmUnary, f32(x), out, size);
-      return out;
+      if (this.elementwise.unary(op as WasmUnary, f32(x), out, size)) return out;
     }
     unaryKernels[op](f32(x), out, size);
     return out;
   }
 
   siluGrad(x: BackendData, g: BackendData, size: number): BackendData {
-    const out = this.pool.take(size);
+    const out = this.take(size);
     const fx = f32(x);
     const fg = f32(g);
     if (this.elementwise && size >= WASM_UNARY_MIN_SIZE) {
-      this.elementwise.siluGrad(fx, fg, out, size);
-      return out;
+      if (this.elementwise.siluGrad(fx, fg, out, size)) return out;
     }
     for (let i = 0; i < size; i++) {
       const v = fx[i];
@@ -364,14 +388,13 @@ export class CpuBackend implements Backend {
   }
 
   siluGradBackward(x: BackendData, g: BackendData, h: BackendData, size: number): [BackendData, BackendData] {
-    const dx = this.pool.take(size);
-    const dg = this.pool.take(size);
+    const dx = this.take(size);
+    const dg = this.take(size);
     const fx = f32(x);
     const fg = f32(g);
     const fh = f32(h);
     if (this.elementwise && size >= WASM_UNARY_MIN_SIZE) {
-      this.elementwise.siluGradBackward(fx, fg, fh, dx, dg, size);
-      return [dx, dg];
+      if (this.elementwise.siluGradBackward(fx, fg, fh, dx, dg, size)) return [dx, dg];
     }
     for (let i = 0; i < size; i++) {
       const v = fx[i];
@@ -385,7 +408,7 @@ export class CpuBackend implements Backend {
 
   binary(op: BinaryOp, a: BackendData, aShape: Shape, b: BackendData, bShape: Shape, outShape: Shape): BackendData {
     const size = sizeOf(outShape);
-    const out = this.pool.take(size);
+    const out = this.take(size);
     const fa = f32(a);
     const fb = f32(b);
     const aSize = sizeOf(aShape);
@@ -445,9 +468,12 @@ export class CpuBackend implements Backend {
     rows: number,
     cols: number,
   ): void {
-    if (this.elementwise && cols % 4 === 0 && rows * cols >= WASM_ARITH_MIN_SIZE) {
+    const wasm =
+      this.elementwise &&
+      cols % 4 === 0 &&
+      rows * cols >= WASM_ARITH_MIN_SIZE &&
       this.elementwise.arith(op as WasmArith, a, aSize, ar, ac, b, bSize, br, bc, out, rows, cols);
-    } else (ARITH[op] as ArithKernel)(out, a, ar, ac, b, br, bc, rows, cols);
+    if (!wasm) (ARITH[op] as ArithKernel)(out, a, ar, ac, b, br, bc, rows, cols);
   }
 
   select(
@@ -459,7 +485,7 @@ export class CpuBackend implements Backend {
     bShape: Shape,
     outShape: Shape,
   ): BackendData {
-    const out = this.pool.take(sizeOf(outShape));
+    const out = this.take(sizeOf(outShape));
     const fc = f32(c);
     const fa = f32(a);
     const fb = f32(b);
@@ -479,11 +505,13 @@ export class CpuBackend implements Backend {
 
   reduce(op: ReduceOp, x: BackendData, outer: number, reduced: number, inner: number): BackendData {
     const fx = f32(x);
-    const out = this.pool.take(outer * inner);
-    if (this.elementwise && outer * reduced * inner >= WASM_REDUCE_MIN_SIZE) {
-      this.elementwise.reduce(op, fx, out, outer, reduced, inner);
+    const out = this.take(outer * inner);
+    if (
+      this.elementwise &&
+      outer * reduced * inner >= WASM_REDUCE_MIN_SIZE &&
+      this.elementwise.reduce(op, fx, out, outer, reduced, inner)
+    )
       return out;
-    }
     if (op === 'sum') {
       if (inner === 1) {
         for (let o = 0; o < outer; o++) {
@@ -576,13 +604,15 @@ export class CpuBackend implements Backend {
     const fa = f32(a);
     const fb = f32(b);
     if (this.gemm && m * n * k >= WASM_GEMM_MIN_WORK) {
-      const out = this.pool.take(batch * m * n);
-      for (let p = 0; p < batch; p++) {
+      const out = this.take(batch * m * n);
+      let p = 0;
+      for (; p < batch; p++) {
         const aOff = (aBatch === 1 ? 0 : p) * m * k;
         const bOff = (bBatch === 1 ? 0 : p) * k * n;
-        this.gemm.matmul(fa, aOff, fb, bOff, out, p * m * n, m, k, n, transA, transB);
+        if (!this.gemm.matmul(fa, aOff, fb, bOff, out, p * m * n, m, k, n, transA, transB)) break;
       }
-      return out;
+      if (p === batch) return out;
+      this.free(out); // the memory is full: the loops below
     }
     const out = new Float32Array(batch * m * n);
     const aT = transA ? new Float32Array(m * k) : null;
@@ -619,7 +649,7 @@ export class CpuBackend implements Backend {
 
   strided(x: BackendData, offset: number, strides: readonly number[], outShape: Shape): BackendData {
     const fx = f32(x);
-    const out = this.pool.take(sizeOf(outShape));
+    const out = this.take(sizeOf(outShape));
     const c = coalesce(outShape, [stridesOf(outShape), strides.slice()]);
     forEachRow(c.shape, c.strides, (off, n, s) => {
       const src = offset + off[1];
@@ -649,7 +679,7 @@ export class CpuBackend implements Backend {
     const outer = sizeOf(shapes[0].slice(0, axis));
     const widths = shapes.map((s) => sizeOf(s.slice(axis)));
     const total = widths.reduce((p, q) => p + q, 0);
-    const out = this.pool.take(outer * total);
+    const out = this.take(outer * total);
     let col = 0;
     xs.forEach((x, j) => {
       const fx = f32(x);
@@ -663,7 +693,7 @@ export class CpuBackend implements Backend {
   gather(x: BackendData, outer: number, dim: number, inner: number, idx: BackendData, count: number): BackendData {
     const fx = f32(x);
     const fi = f32(idx);
-    const out = this.pool.take(outer * count * inner);
+    const out = this.take(outer * count * inner);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < count; j++) {
         const src = (o * dim + fi[j]) * inner;

@@ -1,5 +1,6 @@
+import { RESERVED_BYTES, WasmArena } from './arena.js';
 import { assemble, Code, I32, V128, validates } from './wasm-asm.js';
-import { kernelMemory, WasmThreads } from './wasm-threads.js';
+import { WasmThreads } from './wasm-threads.js';
 
 /** The element-wise functions with a WebAssembly SIMD kernel. @internal */
 export type WasmUnary = 'sigmoid' | 'silu' | WasmExactUnary;
@@ -23,15 +24,13 @@ const EXACT_UNARY: Record<WasmExactUnary, (f: Code, x: number) => void> = {
  */
 const constantSlots = new Map<string, number>();
 const constantTable: number[] = [];
-/** Bytes reserved for the table at the start of memory. */
-const CONSTANT_BYTES = 1024;
 
 function constantAt(bits: Uint8Array): number {
   const key = Array.from(bits).join(',');
   let at = constantSlots.get(key);
   if (at === undefined) {
     at = constantTable.length;
-    if (at + 16 > CONSTANT_BYTES) throw new Error('elementwise-wasm: constant table full');
+    if (at + 16 > RESERVED_BYTES) throw new Error('elementwise-wasm: constant table full');
     constantTable.push(...bits);
     constantSlots.set(key, at);
   }
@@ -522,13 +521,12 @@ const THREADED_MAPS: readonly string[] = ['sigmoid', 'silu', 'siluGrad', 'siluGr
 
 /**
  * Element-wise functions on WebAssembly SIMD with a vectorised exponential (sigmoid within a few ulp
- * of the correctly rounded value), and sums, maxima and minima. Inputs are copied into the module's memory
- * and the results out; the last result stays there, and a call taking it as an operand reads it in place.
+ * of the correctly rounded value), and sums, maxima and minima, on the memory of a {@link WasmArena}:
+ * operands and outputs that live there are read and written in place, others are copied in and out. Every
+ * call returns false, writing nothing, when the memory is full.
  * @internal
  */
 export class WasmElementwise {
-  private readonly memory: WebAssembly.Memory;
-  private f32: Float32Array;
   /** Worker threads for the maps with an exponential, when there are any. */
   private pool: WasmThreads | null;
   private readonly fns: Record<WasmUnary, MapFn>;
@@ -538,23 +536,25 @@ export class WasmElementwise {
   private readonly rowsFns: Record<WasmReduce, RowsFn>;
   private readonly sumColumnsFn: SumColumnsFn;
   private readonly extremumColumnsFns: Record<'max' | 'min', ExtremumColumnsFn>;
+  /** Scratch blocks of the current call (address, bytes pairs). */
+  private readonly blocks: number[] = [];
 
   /**
    * @param threads Threads for the maps with an exponential (sigmoid, SiLU and the SiLU gradients) of at
-   *   least `parallelMinSize` floats, this one included; more than 1 needs Node's `worker_threads`.
+   *   least `parallelMinSize` floats, this one included; more than 1 needs Node's `worker_threads` and a
+   *   shared memory.
    * @param parallelMinSize Shorter maps run on this thread alone.
+   * @param arena The memory the kernels work in (a memory of their own by default).
    */
   constructor(
     threads = 1,
     readonly parallelMinSize = 1 << 15,
+    readonly arena: WasmArena = new WasmArena(),
   ) {
-    const { memory, shared } = kernelMemory(threads);
-    this.memory = memory;
-    this.f32 = new Float32Array(this.memory.buffer);
-    const module = new WebAssembly.Module(elementwiseModuleBytes(shared));
-    new Uint8Array(this.memory.buffer).set(constantTable);
-    this.pool = shared ? new WasmThreads(module, this.memory, THREADED_MAPS, threads) : null;
-    const e = this.pool?.exports ?? new WebAssembly.Instance(module, { env: { mem: this.memory } }).exports;
+    const module = new WebAssembly.Module(elementwiseModuleBytes(arena.shared));
+    new Uint8Array(arena.memory.buffer).set(constantTable);
+    this.pool = threads > 1 && arena.threadable ? new WasmThreads(module, arena.memory, THREADED_MAPS, threads) : null;
+    const e = this.pool?.exports ?? new WebAssembly.Instance(module, { env: { mem: arena.memory } }).exports;
     const map = (name: WasmUnary) => e[name] as MapFn;
     this.fns = {
       sigmoid: map('sigmoid'),
@@ -598,94 +598,55 @@ export class WasmElementwise {
     pool.run();
   }
 
-  private reserve(floats: number): Float32Array {
-    const bytes = floats * 4;
-    const have = this.memory.buffer.byteLength;
-    if (have < bytes) this.memory.grow(Math.ceil((bytes - have) / 65536));
-    if (this.f32.buffer !== this.memory.buffer) this.f32 = new Float32Array(this.memory.buffer);
-    return this.f32;
+  /** Byte address of operand `a` (its first `length` floats, read on to `reach` bytes). */
+  private input(a: Float32Array, length: number, reach = length * 4): number {
+    return this.arena.operand(a, 0, length, reach, this.blocks);
   }
 
   /**
-   * The last result still in module memory (float offset and length) and the array it was copied out to.
-   * That array is a tensor's storage, never written again until it is freed (see {@link forget}), so a
-   * later call taking it as an operand reads the copy in place instead of copying it in again.
+   * Byte address where a kernel writes `floats` floats (up to 3 past the output's length): `out` itself
+   * when it is storage from the arena (its block has that room), else a scratch block.
    */
-  private resident: Float32Array | null = null;
-  private residentAt = 0;
-  private residentLength = 0;
-
-  /** Drops the resident copy of `a`, whose storage is about to be reused. */
-  forget(a: Float32Array): void {
-    if (this.resident === a) this.resident = null;
-  }
-
-  /**
-   * Lays out one call: each operand's float offset (its resident copy, an earlier operand that is the same
-   * array, or a fresh copy), then `outputs[k]` floats for each output, every block 16-byte aligned and
-   * none overlapping the resident copy. Returns the operands' offsets followed by the outputs'.
-   */
-  private stage(operands: readonly Float32Array[], lengths: readonly number[], outputs: readonly number[]): number[] {
-    const pad = (n: number) => (n + 3) & ~3;
-    const r = this.resident;
-    const inPlace = (i: number) => operands[i] === r && lengths[i] <= this.residentLength;
-    const hit = operands.some((_, i) => inPlace(i));
-    // an operand that is an earlier one again, no longer, reads that one's copy
-    const repeatOf = (i: number) => {
-      const first = operands.indexOf(operands[i]);
-      return first < i && lengths[first] >= lengths[i] ? first : -1;
-    };
-    let needed = 0;
-    operands.forEach((_, i) => {
-      if (!inPlace(i) && repeatOf(i) < 0) needed += pad(lengths[i]);
-    });
-    for (const n of outputs) needed += pad(n);
-    const residentEnd = this.residentAt + pad(this.residentLength);
-    const base = CONSTANT_BYTES / 4;
-    let next = hit && this.residentAt < base + needed ? residentEnd : base;
-    const mem = this.reserve(Math.max(next + needed, hit ? residentEnd : 0));
-    const at: number[] = [];
-    operands.forEach((a, i) => {
-      if (inPlace(i)) at.push(this.residentAt);
-      else if (repeatOf(i) >= 0) at.push(at[repeatOf(i)]);
-      else {
-        mem.set(a.length === lengths[i] ? a : a.subarray(0, lengths[i]), next);
-        at.push(next);
-        next += pad(lengths[i]);
-      }
-    });
-    for (const n of outputs) {
-      at.push(next);
-      next += pad(n);
-    }
-    this.resident = null;
+  private output(out: Float32Array, floats: number): number {
+    if (this.arena.owns(out)) return out.byteOffset;
+    const at = this.arena.block(floats * 4);
+    if (at >= 0) this.blocks.push(at, floats * 4);
     return at;
   }
 
-  /** Copies `length` floats at `at` out to `out`, which then holds the resident copy. */
-  private copyOut(out: Float32Array, at: number, length: number): void {
-    out.set(this.f32.subarray(at, at + length));
-    this.resident = out;
-    this.residentAt = at;
-    this.residentLength = length;
+  /** Copies the result at `at` to `out` unless it was written there; false (nothing kept) when any address is −1. */
+  private done(addresses: readonly number[], outputs: readonly [Float32Array, number, number][]): boolean {
+    const ok = addresses.every((a) => a >= 0);
+    if (ok) {
+      for (const [out, at, length] of outputs)
+        if (at !== out.byteOffset || !this.arena.owns(out)) out.set(this.arena.f32.subarray(at / 4, at / 4 + length));
+    }
+    this.arena.releaseBlocks(this.blocks);
+    return ok;
   }
 
   /** `out[i] = op(x[i])` for `i < size`. */
-  unary(op: WasmUnary, x: Float32Array, out: Float32Array, size: number): void {
+  unary(op: WasmUnary, x: Float32Array, out: Float32Array, size: number): boolean {
     const padded = (size + 3) & ~3;
-    const [src, dst] = this.stage([x], [size], [size]);
-    const threaded = THREADED_MAPS.indexOf(op);
-    if (threaded >= 0) this.map(threaded, this.fns[op], [src * 4, dst * 4], padded);
-    else this.fns[op](src * 4, dst * 4, padded);
-    this.copyOut(out, dst, size);
+    const src = this.input(x, size, padded * 4);
+    const dst = this.output(out, padded);
+    if (src >= 0 && dst >= 0) {
+      const threaded = THREADED_MAPS.indexOf(op);
+      if (threaded >= 0) this.map(threaded, this.fns[op], [src, dst], padded);
+      else this.fns[op](src, dst, padded);
+    }
+    return this.done([src, dst], [[out, dst, size]]);
   }
 
   /** `out[i] = g[i] · silu'(x[i])` for `i < size`. */
-  siluGrad(x: Float32Array, g: Float32Array, out: Float32Array, size: number): void {
+  siluGrad(x: Float32Array, g: Float32Array, out: Float32Array, size: number): boolean {
     const padded = (size + 3) & ~3;
-    const [sx, sg, dst] = this.stage([x, g], [size, size], [size]);
-    this.map(THREADED_MAPS.indexOf('siluGrad'), this.siluGradFn, [sx * 4, sg * 4, dst * 4], padded);
-    this.copyOut(out, dst, size);
+    const sx = this.input(x, size, padded * 4);
+    const sg = this.input(g, size, padded * 4);
+    const dst = this.output(out, padded);
+    if (sx >= 0 && sg >= 0 && dst >= 0)
+      this.map(THREADED_MAPS.indexOf('siluGrad'), this.siluGradFn, [sx, sg, dst], padded);
+    return this.done([sx, sg, dst], [[out, dst, size]]);
   }
 
   /** `dx[i] = h[i] · g[i] · silu''(x[i])` and `dg[i] = h[i] · silu'(x[i])` for `i < size`. */
@@ -696,17 +657,20 @@ export class WasmElementwise {
     dx: Float32Array,
     dg: Float32Array,
     size: number,
-  ): void {
+  ): boolean {
     const padded = (size + 3) & ~3;
-    const [sx, sg, sh, ox, og] = this.stage([x, g, h], [size, size, size], [size, size]);
-    this.map(
-      THREADED_MAPS.indexOf('siluGradBackward'),
-      this.siluGradBackwardFn,
-      [sx * 4, sg * 4, sh * 4, ox * 4, og * 4],
-      padded,
-    );
-    dg.set(this.f32.subarray(og, og + size));
-    this.copyOut(dx, ox, size);
+    const sx = this.input(x, size, padded * 4);
+    const sg = this.input(g, size, padded * 4);
+    const sh = this.input(h, size, padded * 4);
+    const ox = this.output(dx, padded);
+    const og = this.output(dg, padded);
+    const at = [sx, sg, sh, ox, og];
+    if (at.every((a) => a >= 0))
+      this.map(THREADED_MAPS.indexOf('siluGradBackward'), this.siluGradBackwardFn, at, padded);
+    return this.done(at, [
+      [dx, ox, size],
+      [dg, og, size],
+    ]);
   }
 
   /**
@@ -726,25 +690,32 @@ export class WasmElementwise {
     out: Float32Array,
     rows: number,
     cols: number,
-  ): void {
+  ): boolean {
     const size = rows * cols;
-    const [sa, sb, o] = this.stage([a, b], [aLength, bLength], [size]);
-    this.arithFns[op](sa * 4, aRow * 4, aCol, sb * 4, bRow * 4, bCol, o * 4, rows, cols);
-    this.copyOut(out, o, size);
+    const sa = this.input(a, aLength);
+    const sb = this.input(b, bLength);
+    const o = this.output(out, size);
+    if (sa >= 0 && sb >= 0 && o >= 0) this.arithFns[op](sa, aRow * 4, aCol, sb, bRow * 4, bCol, o, rows, cols);
+    return this.done([sa, sb, o], [[out, o, size]]);
   }
 
   /**
    * Reduces the middle axis of `x` viewed as `[outer, reduced, inner]` into `out` (`[outer, inner]`): sums
    * accumulate in float64 and round once; max and min give NaN where a NaN is reduced.
    */
-  reduce(op: WasmReduce, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): void {
+  reduce(op: WasmReduce, x: Float32Array, out: Float32Array, outer: number, reduced: number, inner: number): boolean {
     const outSize = outer * inner;
-    const accFloats = inner === 1 || op !== 'sum' ? 0 : 2 * inner;
-    const [src, dst, acc] = this.stage([x], [outer * reduced * inner], [outSize, accFloats]);
-    if (inner === 1) this.rowsFns[op](src * 4, dst * 4, outer, reduced);
-    else if (op === 'sum') this.sumColumnsFn(src * 4, dst * 4, acc * 4, outer, reduced, inner);
-    else this.extremumColumnsFns[op](src * 4, dst * 4, outer, reduced, inner);
-    this.copyOut(out, dst, outSize);
+    const src = this.input(x, outer * reduced * inner);
+    const dst = this.output(out, outSize);
+    const accBytes = inner === 1 || op !== 'sum' ? 0 : 8 * inner; // a float64 per column
+    const acc = accBytes > 0 ? this.arena.block(accBytes) : 0;
+    if (accBytes > 0 && acc >= 0) this.blocks.push(acc, accBytes);
+    if (src >= 0 && dst >= 0 && acc >= 0) {
+      if (inner === 1) this.rowsFns[op](src, dst, outer, reduced);
+      else if (op === 'sum') this.sumColumnsFn(src, dst, acc, outer, reduced, inner);
+      else this.extremumColumnsFns[op](src, dst, outer, reduced, inner);
+    }
+    return this.done([src, dst, acc], [[out, dst, outSize]]);
   }
 }
 

@@ -1,6 +1,7 @@
+import { WasmArena } from './arena.js';
 import { gemmModuleBytes, type KernelFn, MR, NR, type PackFn } from './gemm-kernel.js';
 import { validates } from './wasm-asm.js';
-import { kernelMemory, WasmThreads } from './wasm-threads.js';
+import { WasmThreads } from './wasm-threads.js';
 
 /** The kernels a unit calls, by index. */
 const KERNELS = ['gemm', 'gemmRows'] as const;
@@ -21,8 +22,8 @@ const PACK_A_MIN_PANELS = 5;
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
 /**
- * One product laid out in the module's memory by {@link WasmGemm.prepare}: packed A, packed B and the
- * padded C (`mPad × nPad`, row-major), addresses in bytes.
+ * One product laid out in the arena's memory by {@link WasmGemm.prepare}: A, packed B and C (`mPad × nPad`,
+ * row-major), addresses in bytes.
  * @internal
  */
 export interface GemmPlan {
@@ -34,13 +35,18 @@ export interface GemmPlan {
   /**
    * How A is read: `'packed'`, depth block at `p0` then row tile `t` at `aPtr + 4(p0·mPad + t·kc·MR)`;
    * in place, the `[m, k]` matrix (`'rows'`) or the `[k, m]` one (`'columns'`, a transposed A) at `aPtr`,
-   * zero past its end up to `mPad` rows.
+   * whatever lies past its end read as rows up to `mPad`, which only reach C's padding rows.
    */
   readonly aLayout: 'packed' | 'rows' | 'columns';
   readonly aPtr: number;
   /** Packed B: depth block at `p0` then panel `jp` at `bPtr + 4(p0·nPad + jp·kc·NR)`. */
   readonly bPtr: number;
+  /** Where C goes: the output itself when {@link GemmPlan.direct}, else a padded scratch block. */
   readonly cPtr: number;
+  /** True when the kernels write the result straight into the output (no padding, output in the memory). */
+  readonly direct: boolean;
+  /** Scratch blocks to give back when the product is done (address, bytes pairs). */
+  readonly blocks: number[];
   /** Independent pieces of work covering C once; they may run in any order. */
   readonly units: readonly GemmUnit[];
 }
@@ -59,14 +65,14 @@ export interface GemmUnit {
 
 /**
  * Matrix products on a WebAssembly SIMD micro-kernel (register tiles of MR×NR over A packed in tiles of
- * MR interleaved rows and B packed in panels of NR columns, both blocked over the depth by KC). The operands are copied into the module's memory and packed
- * there, which absorbs both transposes; the work is then a list of independent units (row block ×
- * panel range) over the module's single memory.
+ * MR interleaved rows and B packed in panels of NR columns, both blocked over the depth by KC), on the
+ * memory of a {@link WasmArena}. Operands that live there are read in place (others are copied in), B (and
+ * A when it pays) is packed into scratch blocks, which absorbs both transposes, and the result is written
+ * straight into the output when that lives there too and needs no padding. The work is a list of
+ * independent units (row block × panel range) that worker threads may share.
  * @internal
  */
 export class WasmGemm {
-  private readonly memory: WebAssembly.Memory;
-  private f32: Float32Array;
   private readonly kernel: KernelFn;
   private readonly kernelRows: KernelFn;
   private readonly packA: PackFn;
@@ -77,20 +83,19 @@ export class WasmGemm {
   /**
    * @param fma Use the relaxed-SIMD FMA kernels.
    * @param threads Threads for large products, this one included; more than 1 needs Node's
-   *   `worker_threads` (elsewhere one thread is used).
+   *   `worker_threads` and a shared memory (elsewhere one thread is used).
    * @param parallelMinFlops Products of fewer flops (`2mnk`) run on this thread alone.
+   * @param arena The memory the kernels work in (a memory of their own by default).
    */
   constructor(
     readonly fma: boolean,
     threads = 1,
     readonly parallelMinFlops = 1 << 21,
+    readonly arena: WasmArena = new WasmArena(),
   ) {
-    const { memory, shared } = kernelMemory(threads);
-    this.memory = memory;
-    this.f32 = new Float32Array(this.memory.buffer);
-    const module = new WebAssembly.Module(gemmModuleBytes(fma, shared));
-    this.pool = shared ? new WasmThreads(module, this.memory, KERNELS, threads) : null;
-    const exports = this.pool?.exports ?? new WebAssembly.Instance(module, { env: { mem: this.memory } }).exports;
+    const module = new WebAssembly.Module(gemmModuleBytes(fma, arena.shared));
+    this.pool = threads > 1 && arena.threadable ? new WasmThreads(module, arena.memory, KERNELS, threads) : null;
+    const exports = this.pool?.exports ?? new WebAssembly.Instance(module, { env: { mem: arena.memory } }).exports;
     this.kernel = exports.gemm as KernelFn;
     this.kernelRows = exports.gemmRows as KernelFn;
     this.packA = exports.packA as PackFn;
@@ -116,52 +121,54 @@ export class WasmGemm {
     return this.pool?.waitForWorkers(timeoutMs) ?? true;
   }
 
-  private reserve(floats: number): Float32Array {
-    const have = this.memory.buffer.byteLength;
-    if (have < floats * 4) this.memory.grow(Math.ceil((floats * 4 - have) / 65536));
-    if (this.f32.buffer !== this.memory.buffer) this.f32 = new Float32Array(this.memory.buffer);
-    return this.f32;
-  }
-
   /**
-   * Copies `op(A)` (`[m, k]`, stored `[k, m]` from `aOff` when `transA`) and `op(B)` (`[k, n]`, stored
-   * `[n, k]` from `bOff` when `transB`) into the module's memory, packs them for the whole depth and
-   * returns the plan of the product.
+   * Plans `out[oOff..] = op(A) · op(B)`: finds `op(A)` (`[m, k]`, stored `[k, m]` from `aOff` when `transA`)
+   * and `op(B)` (`[k, n]`, stored `[n, k]` from `bOff` when `transB`) in the memory (copying in those that
+   * are not there), packs them for the whole depth and chooses where C goes. Null when the memory is full.
    */
   prepare(
     A: Float32Array,
     aOff: number,
     B: Float32Array,
     bOff: number,
+    out: Float32Array,
+    oOff: number,
     m: number,
     k: number,
     n: number,
     transA: boolean,
     transB: boolean,
-  ): GemmPlan {
+  ): GemmPlan | null {
+    const arena = this.arena;
     const mPad = roundUp(m, MR);
     const nPad = roundUp(n, NR);
     const packedA = nPad / NR >= PACK_A_MIN_PANELS;
-    // layout (floats): A as given, zero up to mPad rows | B as given | packed A (if packed) | packed B | C
-    const aRaw = 0;
-    const bRaw = roundUp(aRaw + mPad * k, 4);
-    const aPacked = roundUp(bRaw + k * n, 4);
-    const bPtr = packedA ? aPacked + mPad * k : aPacked;
-    const cPtr = bPtr + k * nPad;
-    const mem = this.reserve(cPtr + mPad * nPad);
-    mem.set(A.subarray(aOff, aOff + m * k), aRaw);
-    mem.fill(0, aRaw + m * k, aRaw + mPad * k);
-    mem.set(B.subarray(bOff, bOff + k * n), bRaw);
+    const blocks: number[] = [];
+    const scratch = (bytes: number) => {
+      const at = arena.block(bytes);
+      if (at >= 0) blocks.push(at, bytes);
+      return at;
+    };
+    // A read in place runs on to mPad rows (the rows past m only reach C's padding rows)
+    const aRaw = arena.operand(A, aOff, m * k, (packedA ? m : mPad) * k * 4, blocks);
+    const bRaw = arena.operand(B, bOff, k * n, k * n * 4, blocks);
+    const aPacked = packedA ? scratch(mPad * k * 4) : 0;
+    const bPtr = scratch(k * nPad * 4);
+    const direct = mPad === m && nPad === n && arena.owns(out);
+    const cPtr = direct ? out.byteOffset + oOff * 4 : scratch(mPad * nPad * 4);
+    if (aRaw < 0 || bRaw < 0 || aPacked < 0 || bPtr < 0 || cPtr < 0) {
+      arena.releaseBlocks(blocks);
+      return null;
+    }
     // an empty depth runs no kernel: the product is zero
-    if (k === 0) mem.fill(0, cPtr, cPtr + mPad * nPad);
+    if (k === 0) arena.f32.fill(0, cPtr / 4, cPtr / 4 + mPad * nPad);
     // byte strides of op(A)(i, p) along p and i, and of op(B)(p, j) along p and j
     const [aPs, aIs] = transA ? [m * 4, 4] : [4, k * 4];
     const [bPs, bJs] = transB ? [4, k * 4] : [n * 4, 4];
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = Math.min(KC, k - p0);
-      if (packedA)
-        this.packA((aRaw + p0 * (aPs / 4)) * 4, (aPacked + p0 * mPad) * 4, mPad / MR, kc, aPs, aIs, m - (mPad - MR));
-      this.packB((bRaw + p0 * (bPs / 4)) * 4, (bPtr + p0 * nPad) * 4, nPad / NR, kc, bPs, bJs, n - (nPad - NR));
+      if (packedA) this.packA(aRaw + p0 * aPs, aPacked + p0 * mPad * 4, mPad / MR, kc, aPs, aIs, m - (mPad - MR));
+      this.packB(bRaw + p0 * bPs, bPtr + p0 * nPad * 4, nPad / NR, kc, bPs, bJs, n - (nPad - NR));
     }
     const units: GemmUnit[] = [];
     const nPanels = nPad / NR;
@@ -181,8 +188,8 @@ export class WasmGemm {
         units.push({ row0, rows, panel0, panels: Math.min(unitPanels, nPanels - panel0) });
     }
     const aLayout = packedA ? 'packed' : transA ? 'columns' : 'rows';
-    const aPtr = (packedA ? aPacked : aRaw) * 4;
-    return { m, k, n, mPad, nPad, aLayout, aPtr, bPtr: bPtr * 4, cPtr: cPtr * 4, units };
+    const aPtr = packedA ? aPacked : aRaw;
+    return { m, k, n, mPad, nPad, aLayout, aPtr, bPtr, cPtr, direct, blocks, units };
   }
 
   /** Computes one unit of `plan` (its block of C over the whole depth) on this thread. */
@@ -223,23 +230,30 @@ export class WasmGemm {
     }
   }
 
-  /** Copies the `[m, n]` result of `plan` (all of its units run) to `out` from `oOff`. */
+  /**
+   * Ends `plan` (all of its units run): copies its `[m, n]` result to `out` from `oOff` unless the kernels
+   * wrote it there, and gives back its scratch blocks.
+   */
   finish(plan: GemmPlan, out: Float32Array, oOff: number): void {
     const { m, n, nPad } = plan;
-    const mem = this.f32;
-    const cPtr = plan.cPtr / 4;
-    if (nPad === n) out.set(mem.subarray(cPtr, cPtr + m * n), oOff);
-    else if (n >= NR) {
-      for (let i = 0; i < m; i++) out.set(mem.subarray(cPtr + i * nPad, cPtr + i * nPad + n), oOff + i * n);
-    } else {
-      // narrow rows (an energy head, a 2-D input gradient): element copies beat a subarray per row
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[oOff + i * n + j] = mem[cPtr + i * nPad + j];
+    if (!plan.direct) {
+      const mem = this.arena.f32;
+      const cPtr = plan.cPtr / 4;
+      if (nPad === n) out.set(mem.subarray(cPtr, cPtr + m * n), oOff);
+      else if (n >= NR) {
+        for (let i = 0; i < m; i++) out.set(mem.subarray(cPtr + i * nPad, cPtr + i * nPad + n), oOff + i * n);
+      } else {
+        // narrow rows (an energy head, a 2-D input gradient): element copies beat a subarray per row
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[oOff + i * n + j] = mem[cPtr + i * nPad + j];
+      }
     }
+    this.arena.releaseBlocks(plan.blocks);
   }
 
   /**
    * `out[oOff..] = op(A) · op(B)` for one `[m, k] · [k, n]` product; `A` starts at `aOff` (stored
-   * `[k, m]` when `transA`), `B` at `bOff` (stored `[n, k]` when `transB`).
+   * `[k, m]` when `transA`), `B` at `bOff` (stored `[n, k]` when `transB`). False (and nothing written)
+   * when the memory is full.
    */
   matmul(
     A: Float32Array,
@@ -253,10 +267,12 @@ export class WasmGemm {
     n: number,
     transA: boolean,
     transB: boolean,
-  ): void {
-    const plan = this.prepare(A, aOff, B, bOff, m, k, n, transA, transB);
+  ): boolean {
+    const plan = this.prepare(A, aOff, B, bOff, out, oOff, m, k, n, transA, transB);
+    if (!plan) return false;
     this.runAll(plan);
     this.finish(plan, out, oOff);
+    return true;
   }
 }
 

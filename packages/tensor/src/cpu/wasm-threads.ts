@@ -1,5 +1,3 @@
-import { SHARED_MAX_PAGES } from './wasm-asm.js';
-
 /**
  * Worker threads that run calls of a WebAssembly kernel module on one shared memory, for Node's
  * `worker_threads`. The calling thread publishes a list of *units* (each a short sequence of kernel
@@ -72,18 +70,6 @@ export function workerThreads(): WorkerThreads | null {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   const wt = proc?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
   return wt?.Worker && typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' ? wt : null;
-}
-
-/**
- * The memory of a kernel module for `threads` threads: shared (growable to 4 GiB) when more than one
- * thread is asked for and `worker_threads` is available, an ordinary memory otherwise.
- */
-export function kernelMemory(threads: number): { memory: WebAssembly.Memory; shared: boolean } {
-  const shared = threads > 1 && workerThreads() !== null;
-  const memory = shared
-    ? new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true })
-    : new WebAssembly.Memory({ initial: 16 });
-  return { memory, shared };
 }
 
 type Fn = (...args: number[]) => void;
