@@ -36,7 +36,7 @@ describe('the arena', () => {
     const big = arena.alloc(4 << 20) as Float32Array;
     big.fill(-1);
     expect(arena.byteLength).toBeGreaterThan(16 << 20);
-    views.forEach((v, i) => expect(v.every((x) => x === i + 1)).toBe(true));
+    for (const [i, v] of views.entries()) expect(v.every((x) => x === i + 1)).toBe(true);
     // a released block comes back for the next storage of its size
     const at = views[4].byteOffset;
     arena.release(views[4]);
