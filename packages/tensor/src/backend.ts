@@ -147,16 +147,30 @@ export interface Backend {
   ): BackendData;
 
   /**
-   * Optional fused kernel: `g · silu'(x)` element by element over `size` elements (the gradient of
-   * SiLU, `silu'(x) = σ(x)(1 + x(1 − σ(x)))`). Backends without it get the same result from
-   * {@link Backend.unary} and {@link Backend.binary}.
+   * Optional fused kernel: SiLU and what its gradient needs, `[silu(x), σ(−|x|)]`, over `size` elements. The
+   * second output (the smaller of σ(x) and 1 − σ(x), so both follow from it without cancellation) is what
+   * {@link Backend.siluGrad} and {@link Backend.siluGradBackward} take as `saved`, to skip the exponential.
+   * The first must equal {@link Backend.unary}'s `silu` bit for bit.
    */
-  siluGrad?(x: BackendData, g: BackendData, size: number): BackendData;
+  siluSaved?(x: BackendData, size: number): [BackendData, BackendData];
+  /**
+   * Optional fused kernel: `g · silu'(x)` element by element over `size` elements (the gradient of
+   * SiLU, `silu'(x) = σ(x)(1 + x(1 − σ(x)))`), from `saved` of {@link Backend.siluSaved} when given. Backends
+   * without it get the same result from {@link Backend.unary} and {@link Backend.binary}.
+   */
+  siluGrad?(x: BackendData, g: BackendData, size: number, saved?: BackendData): BackendData;
   /**
    * Optional fused kernel: the backward pass of {@link Backend.siluGrad} for a cotangent `h`, giving
    * `[h · g · silu''(x), h · silu'(x)]` (the cotangents of `x` and `g`) in one pass over `size`
-   * elements, with `silu''(x) = σ(x)(1 − σ(x))(2 + x(1 − 2σ(x)))`. Used for gradients of gradients when
-   * the result is not differentiated again; backends without it get the same from element-wise ops.
+   * elements, with `silu''(x) = σ(x)(1 − σ(x))(2 + x(1 − 2σ(x)))`, from `saved` of {@link Backend.siluSaved}
+   * when given. Used for gradients of gradients when the result is not differentiated again; backends
+   * without it get the same from element-wise ops.
    */
-  siluGradBackward?(x: BackendData, g: BackendData, h: BackendData, size: number): [BackendData, BackendData];
+  siluGradBackward?(
+    x: BackendData,
+    g: BackendData,
+    h: BackendData,
+    size: number,
+    saved?: BackendData,
+  ): [BackendData, BackendData];
 }

@@ -66,6 +66,15 @@ function sigmoid(x: number): number {
   return e / (1 + e);
 }
 
+/**
+ * `[σ(x), 1 − σ(x)]` without cancellation: from `saved` = σ(−|x|) (the smaller of the two) when given, else
+ * from two sigmoids.
+ */
+function sigmoidPair(x: number, saved: number | undefined): [number, number] {
+  if (saved === undefined) return [sigmoid(x), sigmoid(-x)];
+  return x < 0 ? [saved, 1 - saved] : [1 - saved, saved];
+}
+
 const unaryKernels: Record<UnaryOp, Map1> = {
   neg: (x, o, n) => {
     for (let i = 0; i < n; i++) o[i] = -x[i];
@@ -372,34 +381,52 @@ export class CpuBackend implements Backend {
     return out;
   }
 
-  siluGrad(x: BackendData, g: BackendData, size: number): BackendData {
+  siluSaved(x: BackendData, size: number): [BackendData, BackendData] {
+    const y = this.take(size);
+    const m = this.take(size);
+    const fx = f32(x);
+    if (this.elementwise && size >= WASM_UNARY_MIN_SIZE && this.elementwise.siluSaved(fx, y, m, size)) return [y, m];
+    unaryKernels.silu(fx, y, size);
+    for (let i = 0; i < size; i++) m[i] = sigmoid(-Math.abs(fx[i]));
+    return [y, m];
+  }
+
+  siluGrad(x: BackendData, g: BackendData, size: number, saved?: BackendData): BackendData {
     const out = this.take(size);
     const fx = f32(x);
     const fg = f32(g);
-    if (this.elementwise && size >= WASM_UNARY_MIN_SIZE) {
-      if (this.elementwise.siluGrad(fx, fg, out, size)) return out;
-    }
+    const fm = saved === undefined ? undefined : f32(saved);
+    if (this.elementwise && size >= WASM_UNARY_MIN_SIZE && this.elementwise.siluGrad(fx, fg, out, size, fm)) return out;
     for (let i = 0; i < size; i++) {
       const v = fx[i];
-      const s = sigmoid(v);
-      out[i] = fg[i] * s * (1 + v * (1 - s));
+      const [s, q] = sigmoidPair(v, fm?.[i]);
+      out[i] = fg[i] * s * (1 + v * q);
     }
     return out;
   }
 
-  siluGradBackward(x: BackendData, g: BackendData, h: BackendData, size: number): [BackendData, BackendData] {
+  siluGradBackward(
+    x: BackendData,
+    g: BackendData,
+    h: BackendData,
+    size: number,
+    saved?: BackendData,
+  ): [BackendData, BackendData] {
     const dx = this.take(size);
     const dg = this.take(size);
     const fx = f32(x);
     const fg = f32(g);
     const fh = f32(h);
-    if (this.elementwise && size >= WASM_UNARY_MIN_SIZE) {
-      if (this.elementwise.siluGradBackward(fx, fg, fh, dx, dg, size)) return [dx, dg];
-    }
+    const fm = saved === undefined ? undefined : f32(saved);
+    if (
+      this.elementwise &&
+      size >= WASM_UNARY_MIN_SIZE &&
+      this.elementwise.siluGradBackward(fx, fg, fh, dx, dg, size, fm)
+    )
+      return [dx, dg];
     for (let i = 0; i < size; i++) {
       const v = fx[i];
-      const s = sigmoid(v);
-      const q = sigmoid(-v); // 1 − σ(v) without cancellation
+      const [s, q] = sigmoidPair(v, fm?.[i]);
       dg[i] = fh[i] * s * (1 + v * q);
       dx[i] = fh[i] * fg[i] * s * q * (2 + v * (q - s));
     }

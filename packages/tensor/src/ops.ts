@@ -346,32 +346,49 @@ export function relu(x: TensorLike): Tensor {
 }
 /** SiLU (swish), `x σ(x)`. @example `silu(tensor([0])) // [0]` */
 export function silu(x: TensorLike): Tensor {
-  return unary('silu', x, (g, t) => siluGrad(t, g));
+  const t = T(x, 'silu', 'x');
+  const backend = engine.backend;
+  let y: Tensor;
+  if (backend.siluSaved && (engine.recording & t.mask) !== 0) {
+    // the gradient may be taken: keep σ(−|x|) for it, held by the record (as x is) and released with it
+    const [data, m] = backend.siluSaved(t.storage.data, t.size);
+    const saved = emit('silu', m, t.shape, []);
+    y = emit('silu', data, t.shape, [t, saved], (g) => [siluGrad(t, g, saved), null]);
+    saved.dispose();
+  } else y = emit('silu', backend.unary('silu', t.storage.data, t.size), t.shape, [t], (g) => [siluGrad(t, g)]);
+  releaseNumber(x, t);
+  return y;
 }
-/** `g · silu'(x)` for `g` of `x`'s shape: one fused kernel where the backend has it, differentiable again. */
-function siluGrad(x: Tensor, g: Tensor): Tensor {
+/**
+ * `g · silu'(x)` for `g` of `x`'s shape: one fused kernel where the backend has it (from σ(−|x|) `saved` by
+ * the forward pass when there is one), differentiable again.
+ */
+function siluGrad(x: Tensor, g: Tensor, saved?: Tensor): Tensor {
   const backend = engine.backend;
   if (!backend.siluGrad || !sameShape(x.shape, g.shape)) return mul(g, siluPrime(x));
-  const data = backend.siluGrad(x.storage.data, g.storage.data, x.size);
-  return emit('siluGrad', data, x.shape, [x, g], (h, needs) => {
+  const m = saved?.storage.data;
+  const data = backend.siluGrad(x.storage.data, g.storage.data, x.size, m);
+  const inputs = saved ? [x, g, saved] : [x, g];
+  return emit('siluGrad', data, x.shape, inputs, (h, needs) => {
+    const cotangents = (dx: Tensor | null, dg: Tensor | null) => (saved ? [dx, dg, null] : [dx, dg]);
     if (
       backend.siluGradBackward &&
       (engine.recording & (x.mask | g.mask | h.mask)) === 0 &&
       sameShape(h.shape, x.shape)
     ) {
       // not differentiated further: one fused pass for both cotangents
-      const [dx, dg] = backend.siluGradBackward(x.storage.data, g.storage.data, h.storage.data, x.size);
+      const [dx, dg] = backend.siluGradBackward(x.storage.data, g.storage.data, h.storage.data, x.size, m);
       const tx = emit('siluGradBackward', dx, x.shape, []);
       const tg = emit('siluGradBackward', dg, x.shape, []);
       if (!needs[0]) tx.dispose();
       if (!needs[1]) tg.dispose();
-      return [needs[0] ? tx : null, needs[1] ? tg : null];
+      return cotangents(needs[0] ? tx : null, needs[1] ? tg : null);
     }
-    if (!needs[0]) return [null, needs[1] ? mul(h, siluPrime(x)) : null];
+    if (!needs[0]) return cotangents(null, needs[1] ? mul(h, siluPrime(x)) : null);
     // silu''(x) = σ(x)(1 − σ(x))(2 + x(1 − 2σ(x)))
     const s = sigmoid(x);
     const second = mul(mul(s, sub(1, s)), add(2, mul(x, sub(1, mul(s, 2)))));
-    return [mul(h, mul(g, second)), needs[1] ? mul(h, siluPrime(x)) : null];
+    return cotangents(mul(h, mul(g, second)), needs[1] ? mul(h, siluPrime(x)) : null);
   });
 }
 /** silu'(x) = σ(x)(1 + x(1 − σ(x))). */

@@ -203,6 +203,100 @@ function siluGradBackwardKernel(): Code {
   return f;
 }
 
+/**
+ * Sets local `m` = σ(−|x|) and pushes silu(x) = x σ(x), from one exponential: with t = e^−|x|,
+ * σ(|x|) = 1 / (1 + t) and σ(−|x|) = t σ(|x|). `m` is the smaller of σ(x) and 1 − σ(x), so both follow from it
+ * with full relative precision (see {@link emitSigmoidFromSaved}); the gradient kernels take it instead of
+ * evaluating the exponential again. `scratch` holds four v128 locals.
+ */
+function emitSiluSaved(f: Code, x: number, m: number, [a, n, r, t]: number[]): void {
+  f.get(x).f32x4Abs().f32x4Neg().set(a);
+  emitExp(f, a, n, r, t);
+  f.set(a);
+  pushF32(f, 1);
+  pushF32(f, 1).get(a).f32x4Add().f32x4Div().set(r);
+  f.get(a).get(r).f32x4Mul().set(m);
+  f.get(x).get(m).get(r).get(x);
+  pushF32(f, 0).f32x4Lt().v128Bitselect().f32x4Mul();
+}
+
+/** Sets `s` = σ(x) and `q` = 1 − σ(x) from `m` = σ(−|x|) (m where x < 0, else 1 − m, and the other way round). */
+function emitSigmoidFromSaved(f: Code, x: number, m: number, s: number, q: number, negative: number): void {
+  f.get(x);
+  pushF32(f, 0).f32x4Lt().set(negative);
+  pushF32(f, 1).get(m).f32x4Sub().set(q);
+  f.get(m).get(q).get(negative).v128Bitselect().set(s);
+  f.get(q).get(m).get(negative).v128Bitselect().set(q);
+}
+
+/**
+ * A kernel `(src_0 … src_{ins−1}, dst_0 … dst_{outs−1}, n)` over `n` floats (n a multiple of 4): loads the
+ * inputs' vectors into locals, then `body` computes the outputs, storing output `k` with `store(k, push)`
+ * where `push` leaves its value on the stack. `scratch` v128 locals are free for the body.
+ */
+function zipKernel(
+  ins: number,
+  outs: number,
+  scratch: number,
+  body: (f: Code, x: number[], scratch: number[], store: (k: number, push: () => void) => void) => void,
+): Code {
+  const f = new Code(ins + outs + 1);
+  const n = ins + outs;
+  const end = f.local(I32);
+  const x = Array.from({ length: ins }, () => f.local(V128));
+  const free = Array.from({ length: scratch }, () => f.local(V128));
+  f.get(0).get(n).i32(4).mul().add().set(end);
+  f.block().loop();
+  f.get(0).get(end).ltU().eqz().brIf(1);
+  for (let i = 0; i < ins; i++) f.get(i).v128Load().set(x[i]);
+  body(f, x, free, (k, push) => {
+    f.get(ins + k);
+    push();
+    f.v128Store();
+  });
+  for (let p = 0; p < n; p++) f.inc(p, 16);
+  f.br(0);
+  f.end().end();
+  return f;
+}
+
+/** `(x, y, m, n)`: y = silu(x) and m = σ(−|x|), the value the gradient kernels below take. */
+function siluSavedKernel(): Code {
+  return zipKernel(1, 2, 5, (f, [x], [m, ...scratch], store) => {
+    store(0, () => emitSiluSaved(f, x, m, scratch));
+    store(1, () => f.get(m));
+  });
+}
+
+/** `(x, m, g, out, n)`: out = g · silu'(x) = g σ (1 + x q), with σ and q = 1 − σ from m = σ(−|x|). */
+function siluGradSavedKernel(): Code {
+  return zipKernel(3, 1, 3, (f, [x, m, g], [s, q, negative], store) => {
+    emitSigmoidFromSaved(f, x, m, s, q, negative);
+    store(0, () => {
+      f.get(g).get(s).f32x4Mul();
+      pushF32(f, 1).get(x).get(q).f32x4Mul().f32x4Add().f32x4Mul();
+    });
+  });
+}
+
+/**
+ * `(x, m, g, h, dx, dg, n)`: the backward pass of the SiLU gradient for a cotangent h, dx = h g σ q (2 + x (q − σ))
+ * and dg = h σ (1 + x q), with σ and q = 1 − σ from m = σ(−|x|).
+ */
+function siluGradBackwardSavedKernel(): Code {
+  return zipKernel(4, 2, 3, (f, [x, m, g, h], [s, q, negative], store) => {
+    emitSigmoidFromSaved(f, x, m, s, q, negative);
+    store(0, () => {
+      f.get(h).get(g).f32x4Mul().get(s).f32x4Mul().get(q).f32x4Mul();
+      pushF32(f, 2).get(x).get(q).get(s).f32x4Sub().f32x4Mul().f32x4Add().f32x4Mul();
+    });
+    store(1, () => {
+      f.get(h).get(s).f32x4Mul();
+      pushF32(f, 1).get(x).get(q).f32x4Mul().f32x4Add().f32x4Mul();
+    });
+  });
+}
+
 /** The arithmetic operators with a WebAssembly SIMD kernel. @internal */
 export type WasmArith = 'add' | 'sub' | 'mul' | 'div';
 
@@ -464,14 +558,14 @@ export function elementwiseModuleBytes(shared = false): Uint8Array<ArrayBuffer> 
   return assemble(
     [
       { name: 'sigmoid', code: unaryKernel((f, x, s) => emitSigmoid(f, x, s)) },
+      // the same formula as siluSaved, so that silu gives the same bits whether its gradient is recorded or not
       {
         name: 'silu',
-        code: unaryKernel((f, x, s) => {
-          f.get(x);
-          emitSigmoid(f, x, s);
-          f.f32x4Mul();
-        }),
+        code: zipKernel(1, 1, 5, (f, [x], [m, ...t], store) => store(0, () => emitSiluSaved(f, x, m, t))),
       },
+      { name: 'siluSaved', code: siluSavedKernel() },
+      { name: 'siluGradSaved', code: siluGradSavedKernel() },
+      { name: 'siluGradBackwardSaved', code: siluGradBackwardSavedKernel() },
       {
         // g · σ(x) · (1 + x · (1 − σ(x))), the gradient of silu, with 1 − σ(x) = e^−x σ(x) for x ≥ 0 (no cancellation)
         name: 'siluGrad',
@@ -516,8 +610,16 @@ type SumColumnsFn = (src: number, dst: number, acc: number, outer: number, reduc
 type ExtremumColumnsFn = (src: number, dst: number, outer: number, reduced: number, inner: number) => void;
 type Zip3To2Fn = (srcX: number, srcG: number, srcH: number, dstDx: number, dstDg: number, n: number) => void;
 
-/** The maps shared with worker threads (those with an exponential), by index. */
-const THREADED_MAPS: readonly string[] = ['sigmoid', 'silu', 'siluGrad', 'siluGradBackward'];
+/** The maps shared with worker threads (those with an exponential, and the SiLU gradients from a saved σ), by index. */
+const THREADED_MAPS: readonly string[] = [
+  'sigmoid',
+  'silu',
+  'siluGrad',
+  'siluGradBackward',
+  'siluSaved',
+  'siluGradSaved',
+  'siluGradBackwardSaved',
+];
 
 /**
  * Element-wise functions on WebAssembly SIMD with a vectorised exponential (sigmoid within a few ulp
@@ -532,6 +634,7 @@ export class WasmElementwise {
   private readonly fns: Record<WasmUnary, MapFn>;
   private readonly siluGradFn: ZipFn;
   private readonly siluGradBackwardFn: Zip3To2Fn;
+  private readonly savedFns: Record<'siluSaved' | 'siluGradSaved' | 'siluGradBackwardSaved', (...at: number[]) => void>;
   private readonly arithFns: Record<WasmArith, ArithFn>;
   private readonly rowsFns: Record<WasmReduce, RowsFn>;
   private readonly sumColumnsFn: SumColumnsFn;
@@ -567,6 +670,11 @@ export class WasmElementwise {
     };
     this.siluGradFn = e.siluGrad as ZipFn;
     this.siluGradBackwardFn = e.siluGradBackward as Zip3To2Fn;
+    this.savedFns = {
+      siluSaved: e.siluSaved as (...at: number[]) => void,
+      siluGradSaved: e.siluGradSaved as (...at: number[]) => void,
+      siluGradBackwardSaved: e.siluGradBackwardSaved as (...at: number[]) => void,
+    };
     this.arithFns = { add: e.add as ArithFn, sub: e.sub as ArithFn, mul: e.mul as ArithFn, div: e.div as ArithFn };
     this.rowsFns = { sum: e.sumRows as RowsFn, max: e.maxRows as RowsFn, min: e.minRows as RowsFn };
     this.sumColumnsFn = e.sumColumns as SumColumnsFn;
@@ -638,18 +746,38 @@ export class WasmElementwise {
     return this.done([src, dst], [[out, dst, size]]);
   }
 
-  /** `out[i] = g[i] · silu'(x[i])` for `i < size`. */
-  siluGrad(x: Float32Array, g: Float32Array, out: Float32Array, size: number): boolean {
+  /**
+   * `y[i] = silu(x[i])` and `m[i] = σ(−|x[i]|)` for `i < size`: `m` is what {@link siluGrad} and
+   * {@link siluGradBackward} take to skip the exponential.
+   */
+  siluSaved(x: Float32Array, y: Float32Array, m: Float32Array, size: number): boolean {
     const padded = (size + 3) & ~3;
-    const sx = this.input(x, size, padded * 4);
-    const sg = this.input(g, size, padded * 4);
-    const dst = this.output(out, padded);
-    if (sx >= 0 && sg >= 0 && dst >= 0)
-      this.map(THREADED_MAPS.indexOf('siluGrad'), this.siluGradFn, [sx, sg, dst], padded);
-    return this.done([sx, sg, dst], [[out, dst, size]]);
+    const at = [this.input(x, size, padded * 4), this.output(y, padded), this.output(m, padded)];
+    if (at.every((a) => a >= 0)) this.map(THREADED_MAPS.indexOf('siluSaved'), this.savedFns.siluSaved, at, padded);
+    return this.done(at, [
+      [y, at[1], size],
+      [m, at[2], size],
+    ]);
   }
 
-  /** `dx[i] = h[i] · g[i] · silu''(x[i])` and `dg[i] = h[i] · silu'(x[i])` for `i < size`. */
+  /** `out[i] = g[i] · silu'(x[i])` for `i < size`, from `m` of {@link siluSaved} when given. */
+  siluGrad(x: Float32Array, g: Float32Array, out: Float32Array, size: number, m?: Float32Array): boolean {
+    const padded = (size + 3) & ~3;
+    const reach = padded * 4;
+    const ins = m ? [x, m, g] : [x, g];
+    const at = ins.map((a) => this.input(a, size, reach));
+    at.push(this.output(out, padded));
+    if (at.every((a) => a >= 0)) {
+      if (m) this.map(THREADED_MAPS.indexOf('siluGradSaved'), this.savedFns.siluGradSaved, at, padded);
+      else this.map(THREADED_MAPS.indexOf('siluGrad'), this.siluGradFn, at, padded);
+    }
+    return this.done(at, [[out, at[at.length - 1], size]]);
+  }
+
+  /**
+   * `dx[i] = h[i] · g[i] · silu''(x[i])` and `dg[i] = h[i] · silu'(x[i])` for `i < size`, from `m` of
+   * {@link siluSaved} when given.
+   */
   siluGradBackward(
     x: Float32Array,
     g: Float32Array,
@@ -657,19 +785,20 @@ export class WasmElementwise {
     dx: Float32Array,
     dg: Float32Array,
     size: number,
+    m?: Float32Array,
   ): boolean {
     const padded = (size + 3) & ~3;
-    const sx = this.input(x, size, padded * 4);
-    const sg = this.input(g, size, padded * 4);
-    const sh = this.input(h, size, padded * 4);
-    const ox = this.output(dx, padded);
-    const og = this.output(dg, padded);
-    const at = [sx, sg, sh, ox, og];
-    if (at.every((a) => a >= 0))
-      this.map(THREADED_MAPS.indexOf('siluGradBackward'), this.siluGradBackwardFn, at, padded);
+    const reach = padded * 4;
+    const ins = m ? [x, m, g, h] : [x, g, h];
+    const at = ins.map((a) => this.input(a, size, reach));
+    at.push(this.output(dx, padded), this.output(dg, padded));
+    if (at.every((a) => a >= 0)) {
+      if (m) this.map(THREADED_MAPS.indexOf('siluGradBackwardSaved'), this.savedFns.siluGradBackwardSaved, at, padded);
+      else this.map(THREADED_MAPS.indexOf('siluGradBackward'), this.siluGradBackwardFn, at, padded);
+    }
     return this.done(at, [
-      [dx, ox, size],
-      [dg, og, size],
+      [dx, at[at.length - 2], size],
+      [dg, at[at.length - 1], size],
     ]);
   }
 
