@@ -3,6 +3,8 @@
  * the memory's growth, kernels read and write storage that lives there in place with the same bits as on
  * copies, and a full memory makes the kernels say no (the backend then runs its JavaScript loops).
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { WasmArena } from '../src/cpu/arena.js';
 import { WasmElementwise, wasmElementwiseAvailable } from '../src/cpu/elementwise-wasm.js';
@@ -53,6 +55,25 @@ describe('the arena', () => {
     expect(arena.alloc(16)).toBeNull();
     arena.release(a);
     expect(arena.alloc(16)).not.toBeNull();
+  });
+
+  it('storage never released comes back once the garbage collector finds its view unreachable', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const arena = new WasmArena(1 << 20); // room for 16 views of 64 KiB
+    const dropped = () => {
+      for (let i = 0; i < 16; i++) expect(arena.alloc(16384)).not.toBeNull();
+    };
+    dropped();
+    expect(arena.alloc(16384)).toBeNull();
+    // finalizers run after a collection, on a later turn of the event loop
+    for (let tries = 0; tries < 20 && arena.alloc(16384) === null; tries++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const again = arena.alloc(16384);
+    expect(again).not.toBeNull();
+    if (again) arena.release(again);
   });
 
   it('a memory that cannot grow gives −1 for a block that does not fit', () => {
