@@ -8,8 +8,18 @@ import { type RunConfig, resolveConfig, runSchema } from './config.js';
 import { datasetRegistry } from './datasets.js';
 import { estimatorRegistry } from './estimators.js';
 import { metricRegistry } from './metrics.js';
-import { buildRun, drawSamples, evaluateRun, loadRun, trainRun, writeReport } from './pipeline.js';
+import {
+  type BuiltRun,
+  buildRun,
+  drawSamples,
+  evaluateRun,
+  loadRun,
+  readRunConfig,
+  trainRun,
+  writeReport,
+} from './pipeline.js';
 import { parseFlagValue, type Schema, type SettingValue } from './schema.js';
+import { withThreads } from './threads.js';
 
 /**
  * Where the CLI writes and which folder it runs in; `runCli` takes one so tests (and embedding
@@ -130,7 +140,7 @@ Commands:
 Run 'joule <command> --help' for a command's options.`;
 
 function trainHelp(): string {
-  return `Usage: joule train --estimator <name> --dataset <name> [--steps N] [--seed N] [--config file.json] [--out dir]
+  return `Usage: joule train --estimator <name> --dataset <name> [--steps N] [--seed N] [--threads N] [--config file.json] [--out dir]
 
 Trains, evaluating the metrics at the end (and every --eval-every steps), with a progress bar on a
 terminal and plain lines otherwise. Writes into --out (default joule-out): config.json,
@@ -145,7 +155,7 @@ Options (flags override the configuration file, whose keys are the camelCase nam
 ${settingLines(runSchema, true)}`;
 }
 
-const SAMPLE_HELP = `Usage: joule sample --run <dir> [--n N] [--seed N] [--out file.csv]
+const SAMPLE_HELP = `Usage: joule sample --run <dir> [--n N] [--seed N] [--out file.csv] [--threads N]
 
 Draws N samples (per evaluation context for a conditional dataset) from the run trained into <dir>
 and writes them as CSV (columns x1,x2 and the context label when conditional).
@@ -154,9 +164,11 @@ Options:
   --run <dir>     the output folder of 'joule train' (default joule-out)
   --n <N>         samples (per context), default 1000
   --seed <N>      the sampling seed, default 0
-  --out <file>    the CSV file (default <run>/samples.csv)`;
+  --out <file>    the CSV file (default <run>/samples.csv)
+  --threads <N>   CPU threads sharing large matrix products, in [1, 256] (default: the run's;
+                  pays on idle cores only; the samples are the same)`;
 
-const EVAL_HELP = `Usage: joule eval --run <dir> [--metrics a,b] [--eval-samples N] [--seed N]
+const EVAL_HELP = `Usage: joule eval --run <dir> [--metrics a,b] [--eval-samples N] [--seed N] [--threads N]
 
 Evaluates the run trained into <dir> against fresh true samples, prints the metrics and writes
 <run>/eval.json.
@@ -165,7 +177,9 @@ Options:
   --run <dir>            the output folder of 'joule train' (default joule-out)
   --metrics <a,b>        metrics (default: the run's); see 'joule list metrics'
   --eval-samples <N>     samples per evaluation (default: the run's)
-  --seed <N>             the evaluation seed, default 0`;
+  --seed <N>             the evaluation seed, default 0
+  --threads <N>          CPU threads sharing large matrix products, in [1, 256] (default: the
+                         run's; pays on idle cores only; the metrics are the same)`;
 
 const LIST_HELP = `Usage: joule list [estimators|datasets|metrics]
 
@@ -279,16 +293,25 @@ async function commandTrain(args: string[], io: CliIO): Promise<number> {
     const previous = await readFile(join(out, 'config.json'), 'utf8').catch(() => undefined);
     if (previous !== undefined) {
       const before = resolveConfig(JSON.parse(previous) as Record<string, unknown>, join(out, 'config.json'));
-      const { steps: _a, evalEvery: _b, checkpointEvery: _c, ...a } = before;
-      const { steps: _d, evalEvery: _e, checkpointEvery: _f, ...b } = config;
+      const { steps: _a, evalEvery: _b, checkpointEvery: _c, threads: _d, ...a } = before;
+      const { steps: _e, evalEvery: _f, checkpointEvery: _g, threads: _h, ...b } = config;
       if (JSON.stringify(a) !== JSON.stringify(b))
         throw new UsageError(
-          `--resume: the configuration differs from the one in ${out}/config.json (only steps, evalEvery and checkpointEvery may change)`,
+          `--resume: the configuration differs from the one in ${out}/config.json (only steps, evalEvery, checkpointEvery and threads may change)`,
         );
     }
   }
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  return withThreads(
+    config.threads,
+    (line) => io.stderr.write(line),
+    () => trainAndReport(config, out, resume, io),
+  );
+}
+
+/** The tensor work of `joule train`: builds the run, trains it, prints the metrics, writes the report. */
+async function trainAndReport(config: RunConfig, out: string, resume: boolean, io: CliIO): Promise<number> {
   const run = buildRun(config);
   const tty = io.stdout.isTTY === true;
   const every = Math.max(1, Math.round(config.steps / 20));
@@ -327,14 +350,33 @@ function runDir(parsed: ParsedArgs, io: CliIO): string {
   return resolve(io.cwd, parsed.flags.get('run') ?? 'joule-out');
 }
 
-async function openRun(dir: string): ReturnType<typeof loadRun> {
+/** Runs `load`, turning a missing file into the usage error "no trained run in dir". */
+async function fromRunDir<T>(dir: string, load: () => Promise<T>): Promise<T> {
   try {
-    return await loadRun(dir, (c) => resolveConfig(c, join(dir, 'config.json')));
+    return await load();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
       throw new UsageError(`no trained run in ${dir} (expected config.json and checkpoints/; run 'joule train' first)`);
     throw e;
   }
+}
+
+/**
+ * Loads the run trained into `dir` and runs `work` on it with `threads` threads (default: the
+ * run's setting); the backend is put back afterwards.
+ */
+async function withRun(
+  dir: string,
+  threads: number | undefined,
+  io: CliIO,
+  work: (run: BuiltRun) => Promise<number>,
+): Promise<number> {
+  const config = await fromRunDir(dir, () => readRunConfig(dir, (c) => resolveConfig(c, join(dir, 'config.json'))));
+  return withThreads(
+    threads ?? config.threads,
+    (line) => io.stderr.write(line),
+    async () => work(await fromRunDir(dir, () => loadRun(dir, config))),
+  );
 }
 
 function intFlag(parsed: ParsedArgs, name: string, fallback: number, min: number): number {
@@ -343,31 +385,39 @@ function intFlag(parsed: ParsedArgs, name: string, fallback: number, min: number
   return parseFlagValue(`--${name}`, { type: 'int', default: fallback, min, description: name }, text) as number;
 }
 
+/** The `--threads` flag of `sample` and `eval`, validated; undefined when not given. */
+function threadsFlag(parsed: ParsedArgs): number | undefined {
+  const text = parsed.flags.get('threads');
+  return text === undefined ? undefined : (parseFlagValue('--threads', runSchema.threads!, text) as number);
+}
+
 async function commandSample(args: string[], io: CliIO): Promise<number> {
   const parsed = parseArgs(args, []);
   if (parsed.switches.has('help')) {
     io.stdout.write(`${SAMPLE_HELP}\n`);
     return 0;
   }
-  rejectUnknown(parsed, ['run', 'n', 'seed', 'out'], 'sample');
+  rejectUnknown(parsed, ['run', 'n', 'seed', 'out', 'threads'], 'sample');
   const n = intFlag(parsed, 'n', 1000, 1);
   const seed = intFlag(parsed, 'seed', 0, 0);
+  const threads = threadsFlag(parsed);
   const dir = runDir(parsed, io);
-  const run = await openRun(dir);
-  const rng = new Rng(seed);
-  const lines: string[] = [];
-  const contexts = run.dataset.evaluationContexts;
-  const rows = async (label: string | undefined): Promise<void> => {
-    const context = label === undefined ? undefined : contexts!.find((c) => c.label === label)!.context(n);
-    const v = await (await drawSamples(run, n, rng, context)).data();
-    for (let i = 0; i < n; i++) lines.push(`${v[2 * i]},${v[2 * i + 1]}${label === undefined ? '' : `,${label}`}`);
-  };
-  if (contexts === undefined) await rows(undefined);
-  else for (const c of contexts) await rows(c.label);
-  const file = resolve(io.cwd, parsed.flags.get('out') ?? join(dir, 'samples.csv'));
-  await writeFile(file, `x1,x2${contexts === undefined ? '' : ',context'}\n${lines.join('\n')}\n`);
-  io.stdout.write(`${lines.length} samples written to ${file}\n`);
-  return 0;
+  return withRun(dir, threads, io, async (run) => {
+    const rng = new Rng(seed);
+    const lines: string[] = [];
+    const contexts = run.dataset.evaluationContexts;
+    const rows = async (label: string | undefined): Promise<void> => {
+      const context = label === undefined ? undefined : contexts!.find((c) => c.label === label)!.context(n);
+      const v = await (await drawSamples(run, n, rng, context)).data();
+      for (let i = 0; i < n; i++) lines.push(`${v[2 * i]},${v[2 * i + 1]}${label === undefined ? '' : `,${label}`}`);
+    };
+    if (contexts === undefined) await rows(undefined);
+    else for (const c of contexts) await rows(c.label);
+    const file = resolve(io.cwd, parsed.flags.get('out') ?? join(dir, 'samples.csv'));
+    await writeFile(file, `x1,x2${contexts === undefined ? '' : ',context'}\n${lines.join('\n')}\n`);
+    io.stdout.write(`${lines.length} samples written to ${file}\n`);
+    return 0;
+  });
 }
 
 async function commandEval(args: string[], io: CliIO): Promise<number> {
@@ -376,7 +426,7 @@ async function commandEval(args: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${EVAL_HELP}\n`);
     return 0;
   }
-  rejectUnknown(parsed, ['run', 'metrics', 'eval-samples', 'seed'], 'eval');
+  rejectUnknown(parsed, ['run', 'metrics', 'eval-samples', 'seed', 'threads'], 'eval');
   const seed = intFlag(parsed, 'seed', 0, 0);
   const metricsText = parsed.flags.get('metrics');
   const metrics =
@@ -386,16 +436,21 @@ async function commandEval(args: string[], io: CliIO): Promise<number> {
     evalSamplesText === undefined
       ? undefined
       : (parseFlagValue('--eval-samples', runSchema.evalSamples!, evalSamplesText) as number);
+  const threads = threadsFlag(parsed);
   const dir = runDir(parsed, io);
-  const run = await openRun(dir);
-  if (metrics !== undefined) run.config.metrics = metrics;
-  if (evalSamples !== undefined) run.config.evalSamples = evalSamples;
-  const values = await evaluateRun(run, new Rng(seed));
-  for (const [k, v] of Object.entries(values)) io.stdout.write(`${k.padEnd(32)} ${formatValue(v)}\n`);
-  const file = join(dir, 'eval.json');
-  await writeFile(file, `${JSON.stringify({ seed, evalSamples: run.config.evalSamples, metrics: values }, null, 2)}\n`);
-  io.stdout.write(`written to ${file}\n`);
-  return 0;
+  return withRun(dir, threads, io, async (run) => {
+    if (metrics !== undefined) run.config.metrics = metrics;
+    if (evalSamples !== undefined) run.config.evalSamples = evalSamples;
+    const values = await evaluateRun(run, new Rng(seed));
+    for (const [k, v] of Object.entries(values)) io.stdout.write(`${k.padEnd(32)} ${formatValue(v)}\n`);
+    const file = join(dir, 'eval.json');
+    await writeFile(
+      file,
+      `${JSON.stringify({ seed, evalSamples: run.config.evalSamples, metrics: values }, null, 2)}\n`,
+    );
+    io.stdout.write(`written to ${file}\n`);
+    return 0;
+  });
 }
 
 function commandList(args: string[], io: CliIO): number {

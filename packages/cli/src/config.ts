@@ -73,6 +73,13 @@ export const runSchema: Schema = {
     max: 1,
     description: 'ULA step size for estimators without their own sampler',
   },
+  threads: {
+    type: 'int',
+    default: 1,
+    min: 1,
+    max: 256,
+    description: 'CPU threads sharing large matrix products (pays on idle cores; same results)',
+  },
 };
 
 /**
@@ -108,6 +115,8 @@ export interface RunConfig {
   sampleSteps: number;
   /** ULA step size of the fallback sampler. */
   sampleStepSize: number;
+  /** CPU threads sharing large matrix products and long SiLU/sigmoid maps (1: no worker threads). */
+  threads: number;
   /** The estimator's options, its defaults filled in. */
   estimatorOptions: Record<string, SettingValue>;
 }

@@ -106,9 +106,16 @@ export async function trainRun(
   });
 }
 
-/** Loads a finished (or interrupted) run from its output folder: configuration and trained state. */
-export async function loadRun(out: string, resolve: (config: Record<string, unknown>) => RunConfig): Promise<BuiltRun> {
-  const config = resolve(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>);
+/** Reads a run's configuration from its output folder (`config.json`), validated by `resolve`. */
+export async function readRunConfig(
+  out: string,
+  resolve: (config: Record<string, unknown>) => RunConfig,
+): Promise<RunConfig> {
+  return resolve(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>);
+}
+
+/** Loads a finished (or interrupted) run from its output folder and configuration: its trained state. */
+export async function loadRun(out: string, config: RunConfig): Promise<BuiltRun> {
   const run = buildRun(config);
   const checkpoint = readCheckpoint(await readFile(join(out, CHECKPOINT_DIR, CHECKPOINT_NAME)));
   run.estimator.load(checkpoint.estimatorState);

@@ -3,11 +3,12 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConditionalBatch, Estimator } from '@joule/core';
-import { Rng, type Tensor } from '@joule/tensor';
+import { CpuBackend, getBackend, Rng, type Tensor } from '@joule/tensor';
 import { readCheckpoint } from '@joule/train';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CliIO, datasetRegistry, estimatorRegistry, metricRegistry, resolveConfig, runCli } from '../src/index.js';
 import { buildRun, drawSamples } from '../src/pipeline.js';
+import { withThreads } from '../src/threads.js';
 import { decodePng } from './png.js';
 
 let root: string;
@@ -164,7 +165,8 @@ describe('joule train --resume', () => {
     const split = join(root, 'split');
     expect((await joule(['train', ...common, '--steps', '10', '--out', straight])).code).toBe(0);
     expect((await joule(['train', ...common, '--steps', '4', '--checkpoint-every', '2', '--out', split])).code).toBe(0);
-    const resumed = await joule(['train', ...common, '--steps', '10', '--out', split, '--resume']);
+    // the threads may change on resume (the results do not depend on them)
+    const resumed = await joule(['train', ...common, '--steps', '10', '--out', split, '--resume', '--threads', '2']);
     expect(resumed.code).toBe(0);
     expect(resumed.out).toContain('resumed from step 4');
     const a = await paramsOf(straight);
@@ -271,12 +273,147 @@ describe('configuration and flag validation', () => {
     await rejected(['train', '--estimator', 'rnce', '--dataset', 'moons', '--steps'], /--steps needs a value/);
   });
 
+  it('validates --threads and the threads key like every setting, in train, sample and eval', async () => {
+    const flag = ['train', '--estimator', 'rnce', '--dataset', 'cond-pinwheel', '--threads'];
+    await rejected([...flag, '0'], /'--threads' expected an integer in \[1, 256\], got 0/);
+    await rejected([...flag, '1.5'], /'--threads' expected an integer in \[1, 256\], got number 1\.5/);
+    await rejected([...flag, '-1'], /'--threads' expected an integer in \[1, 256\], got -1/);
+    await rejected([...flag, 'x'], /'--threads' expected an integer, got "x"/);
+    await rejected(
+      ['train', '--config', await configFile({ ...base, threads: 0 })],
+      /'.*\.threads' expected an integer in \[1, 256\], got 0/,
+    );
+    await rejected(
+      ['train', '--config', await configFile({ ...base, threads: '2' })],
+      /'.*\.threads' expected an integer in \[1, 256\], got string "2"/,
+    );
+    const path = await configFile({ ...base, threads: 3 });
+    expect(resolveConfig(JSON.parse(await readFile(path, 'utf8')), path).threads).toBe(3);
+    expect(resolveConfig(base).threads).toBe(1);
+    for (const command of ['sample', 'eval']) {
+      const { code, err } = await joule([command, '--run', join(root, 'nothing-here'), '--threads', '0']);
+      expect(err).toMatch(/'--threads' expected an integer in \[1, 256\], got 0/);
+      expect(code).toBe(2);
+    }
+  });
+
   it('lets flags override the file, and fills in defaults', () => {
     const config = resolveConfig({ ...base, steps: 7, estimatorOptions: { k: 3 } });
     expect(config.steps).toBe(7);
     expect(config.batchSize).toBe(128);
     expect(config.estimatorOptions.k).toBe(3);
     expect(config.estimatorOptions.lr).toBe(3e-3);
+  });
+});
+
+describe('--threads', () => {
+  it('trains, samples and evaluates on 2 threads to exactly the results of 1 thread, and puts the backend back', async () => {
+    const before = getBackend();
+    const common = [
+      'train',
+      '--estimator',
+      'nce',
+      '--dataset',
+      'moons',
+      '--steps',
+      '3',
+      ...tiny,
+      '--sample-steps',
+      '2',
+    ];
+    const one = join(root, 'threads-1');
+    const two = join(root, 'threads-2');
+    const a = await joule([...common, '--metrics', 'mmd2', '--threads', '1', '--out', one]);
+    const b = await joule([...common, '--metrics', 'mmd2', '--threads', '2', '--out', two]);
+    // no stderr line: the backend really got the 2 threads asked for
+    expect([a.err, b.err]).toEqual(['', '']);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(getBackend()).toBe(before);
+    expect(JSON.parse(await readFile(join(two, 'config.json'), 'utf8')).threads).toBe(2);
+    const metricsOf = async (dir: string) => JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8'));
+    expect(await metricsOf(two)).toEqual(await metricsOf(one));
+    const historyOf = async (dir: string) =>
+      readCheckpoint(await readFile(join(dir, 'checkpoints', 'checkpoint.safetensors'))).history;
+    const losses = await historyOf(one);
+    expect(losses).toHaveLength(3);
+    expect(await historyOf(two)).toEqual(losses);
+    expect((await paramsOf(two)).map((leaf) => Array.from(leaf))).toEqual(
+      (await paramsOf(one)).map((leaf) => Array.from(leaf)),
+    );
+
+    const results: string[] = [];
+    for (const threads of ['1', '2']) {
+      const csv = join(root, `threads-samples-${threads}.csv`);
+      const sampled = await joule(['sample', '--run', one, '--n', '50', '--threads', threads, '--out', csv]);
+      const evaluated = await joule(['eval', '--run', one, '--metrics', 'mmd2', '--threads', threads]);
+      expect([sampled.err, evaluated.err]).toEqual(['', '']);
+      expect([sampled.code, evaluated.code]).toEqual([0, 0]);
+      results.push(`${await readFile(csv, 'utf8')}${await readFile(join(one, 'eval.json'), 'utf8')}`);
+      expect(getBackend()).toBe(before);
+    }
+    expect(results[1]).toBe(results[0]);
+  });
+
+  it('puts the backend back when the run fails', async () => {
+    const before = getBackend();
+    const broken = join(root, 'threads-no-checkpoint');
+    await mkdir(broken, { recursive: true });
+    await writeFile(join(broken, 'config.json'), await readFile(join(root, 'threads-1', 'config.json'), 'utf8'));
+    const { code, err } = await joule(['eval', '--run', broken, '--threads', '2']);
+    expect(err).toMatch(/no trained run in .*threads-no-checkpoint/);
+    expect(code).toBe(2);
+    expect(getBackend()).toBe(before);
+  });
+
+  it('runs on a threaded backend, then restores the previous one and stops the workers, also on a throw', async () => {
+    const before = getBackend();
+    const made: CpuBackend[] = [];
+    const make = (threads: number): CpuBackend => {
+      const backend = new CpuBackend({ threads });
+      vi.spyOn(backend, 'destroy');
+      made.push(backend);
+      return backend;
+    };
+    const notes: string[] = [];
+    const note = (line: string): void => {
+      notes.push(line);
+    };
+    expect(await withThreads(2, note, async () => getBackend(), make)).toBe(made[0]);
+    expect(getBackend()).toBe(before);
+    expect(made[0]!.destroy).toHaveBeenCalledOnce();
+    const failing = withThreads(
+      2,
+      note,
+      async () => {
+        throw new Error('the run failed');
+      },
+      make,
+    );
+    await expect(failing).rejects.toThrow('the run failed');
+    expect(getBackend()).toBe(before);
+    expect(made[1]!.destroy).toHaveBeenCalledOnce();
+    // one thread: the current backend, no new one
+    expect(await withThreads(1, note, async () => getBackend(), make)).toBe(before);
+    expect(made).toHaveLength(2);
+    expect(notes).toEqual([]);
+  });
+
+  it('says in one line when the backend got fewer threads than asked', async () => {
+    const notes: string[] = [];
+    const note = (line: string): void => {
+      notes.push(line);
+    };
+    // a backend that ignores the request stands for a runtime without worker_threads
+    await withThreads(
+      3,
+      note,
+      async () => 0,
+      () => new CpuBackend({ threads: 1 }),
+    );
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(
+      /^joule: 3 threads asked \(--threads\), 1 available \(no worker_threads here\); running on 1\n$/,
+    );
   });
 });
 
@@ -299,6 +436,7 @@ describe('joule list, help and usage errors', () => {
       const { code, out } = await joule([command, '--help']);
       expect(code).toBe(0);
       expect(out).toContain(`Usage: joule ${command}`);
+      if (command === 'train' || command === 'sample' || command === 'eval') expect(out).toMatch(/\n {2}--threads /);
     }
     expect((await joule(['--help'])).out).toContain('Commands:');
     const unknown = await joule(['trian']);
