@@ -3,8 +3,6 @@
  * the memory's growth, kernels read and write storage that lives there in place with the same bits as on
  * copies, and a full memory makes the kernels say no (the backend then runs its JavaScript loops).
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { WasmArena } from '../src/cpu/arena.js';
 import { WasmElementwise, wasmElementwiseAvailable } from '../src/cpu/elementwise-wasm.js';
@@ -58,8 +56,12 @@ describe('the arena', () => {
   });
 
   it('storage never released comes back once the garbage collector finds its view unreachable', async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
+    // the collector, exposed at run time (the package has no Node types: reached through getBuiltinModule)
+    const node = (globalThis as unknown as { process: { getBuiltinModule(id: string): unknown } }).process;
+    (node.getBuiltinModule('node:v8') as { setFlagsFromString(flags: string): void }).setFlagsFromString('--expose-gc');
+    const gc = (node.getBuiltinModule('node:vm') as { runInNewContext(code: string): unknown }).runInNewContext(
+      'gc',
+    ) as () => void;
     const arena = new WasmArena(1 << 20); // room for 16 views of 64 KiB
     const dropped = () => {
       for (let i = 0; i < 16; i++) expect(arena.alloc(16384)).not.toBeNull();

@@ -3,8 +3,9 @@ import { gemmModuleBytes, type KernelFn, MR, NR, type PackFn } from './gemm-kern
 import { validates } from './wasm-asm.js';
 import { WasmThreads } from './wasm-threads.js';
 
-/** The kernels a unit calls, by index. */
-const KERNELS = ['gemm', 'gemmRows'] as const;
+/** The exports that units of work call, by index. */
+const KERNELS = ['gemm', 'gemmRows', 'packA', 'packB'] as const;
+const [PACK_A, PACK_B] = [2, 3];
 type KernelArgs = Parameters<KernelFn>;
 
 /** Depth of one packed block (a B micro-panel of KC·NR floats and an A tile of KC·MR floats stay in L1). */
@@ -165,16 +166,50 @@ export class WasmGemm {
     // byte strides of op(A)(i, p) along p and i, and of op(B)(p, j) along p and j
     const [aPs, aIs] = transA ? [m * 4, 4] : [4, k * 4];
     const [bPs, bJs] = transB ? [4, k * 4] : [n * 4, 4];
-    for (let p0 = 0; p0 < k; p0 += KC) {
-      const kc = Math.min(KC, k - p0);
-      if (packedA) this.packA(aRaw + p0 * aPs, aPacked + p0 * mPad * 4, mPad / MR, kc, aPs, aIs, m - (mPad - MR));
-      this.packB(bRaw + p0 * bPs, bPtr + p0 * nPad * 4, nPad / NR, kc, bPs, bJs, n - (nPad - NR));
-    }
+    const parallel = this.pool !== null && 2 * m * n * k >= this.parallelMinFlops;
+    // packing in pieces of whole tiles and panels, which the threads share when the product is large
+    const pieces = parallel ? 2 * this.threads : 1;
+    const packs: number[][][] = [];
+    const split = (count: number, each: (first: number, count: number) => number[][]) => {
+      const size = Math.ceil(count / pieces);
+      for (let first = 0; first < count; first += size) packs.push(each(first, Math.min(size, count - first)));
+    };
+    const depthBlocks = (call: (p0: number, kc: number) => number[]) => {
+      const calls: number[][] = [];
+      for (let p0 = 0; p0 < k; p0 += KC) calls.push(call(p0, Math.min(KC, k - p0)));
+      return calls;
+    };
+    const [tiles, panels] = [mPad / MR, nPad / NR];
+    if (packedA)
+      split(tiles, (t0, count) =>
+        depthBlocks((p0, kc) => {
+          const last = t0 + count === tiles ? m - (mPad - MR) : MR;
+          const dst = aPacked + 4 * (p0 * mPad + t0 * kc * MR);
+          return [PACK_A, aRaw + p0 * aPs + t0 * MR * aIs, dst, count, kc, aPs, aIs, last];
+        }),
+      );
+    split(panels, (j0, count) =>
+      depthBlocks((p0, kc) => {
+        const last = j0 + count === panels ? n - (nPad - NR) : NR;
+        const dst = bPtr + 4 * (p0 * nPad + j0 * kc * NR);
+        return [PACK_B, bRaw + p0 * bPs + j0 * NR * bJs, dst, count, kc, bPs, bJs, last];
+      }),
+    );
+    const pool = this.pool;
+    if (parallel && pool) {
+      for (const unit of packs) {
+        for (const [fn, ...args] of unit) pool.call(fn, ...args);
+        pool.endUnit();
+      }
+      pool.run();
+    } else
+      for (const unit of packs)
+        for (const [fn, ...args] of unit) (fn === PACK_A ? this.packA : this.packB)(...(args as Parameters<PackFn>));
     const units: GemmUnit[] = [];
-    const nPanels = nPad / NR;
+    const nPanels = panels;
     let unitRows = MC;
     let unitPanels = NC / NR;
-    if (this.pool && 2 * m * n * k >= this.parallelMinFlops) {
+    if (parallel) {
       // at least 4 units per thread where the product allows it, so that a late or slow thread evens out
       const want = 4 * this.threads;
       while (Math.ceil(mPad / unitRows) * Math.ceil(nPanels / unitPanels) < want && unitPanels > 1)
