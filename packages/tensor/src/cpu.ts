@@ -1,9 +1,16 @@
 import type { Backend, BackendData, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
 import { WasmArena } from './cpu/arena.js';
 import { type ArithKernel, arithKernels } from './cpu/arith.js';
-import { type WasmArith, WasmElementwise, type WasmUnary, wasmElementwiseAvailable } from './cpu/elementwise-wasm.js';
-import { WasmGemm, wasmFeatures } from './cpu/gemm-wasm.js';
+import {
+  elementwiseThreadedModule,
+  type WasmArith,
+  WasmElementwise,
+  type WasmUnary,
+  wasmElementwiseAvailable,
+} from './cpu/elementwise-wasm.js';
+import { gemmThreadedModule, WasmGemm, wasmFeatures } from './cpu/gemm-wasm.js';
 import { ArrayPool } from './cpu/pool.js';
+import { WasmThreads } from './cpu/wasm-threads.js';
 import { JouleError } from './errors.js';
 import { broadcastStrides, coalesce, type Shape, sizeOf, stridesOf } from './shape.js';
 
@@ -315,9 +322,21 @@ export class CpuBackend implements Backend {
     if (typeof memoryBytes !== 'number' || !(memoryBytes >= 0))
       throw new JouleError('CpuBackend', 'options.memoryBytes', 'a number ≥ 0', String(memoryBytes));
     this.arena = simd ? new WasmArena(memoryBytes) : null;
-    this.gemm = this.arena ? new WasmGemm(fma, threads, minFlops, this.arena) : null;
-    this.elementwise =
-      this.arena && wasmElementwiseAvailable() ? new WasmElementwise(threads, undefined, this.arena) : null;
+    const arena = this.arena;
+    const elementwise = arena !== null && wasmElementwiseAvailable();
+    // one pool of worker threads for both kernel modules: its threads never wait on another pool's
+    const pool =
+      arena && threads > 1 && arena.threadable
+        ? new WasmThreads(
+            arena.memory,
+            elementwise
+              ? [gemmThreadedModule(fma, arena.shared), elementwiseThreadedModule(arena.shared)]
+              : [gemmThreadedModule(fma, arena.shared)],
+            threads,
+          )
+        : null;
+    this.gemm = arena ? new WasmGemm(fma, pool?.part(0) ?? 1, minFlops, arena) : null;
+    this.elementwise = arena && elementwise ? new WasmElementwise(pool?.part(1) ?? 1, undefined, arena) : null;
     this.kernels = fma ? 'wasm-simd-fma' : simd ? 'wasm-simd' : 'js';
   }
 

@@ -22,7 +22,7 @@ const available = workerThreads() !== null;
 
 describe.runIf(available)('WasmThreads', () => {
   const memory = new WebAssembly.Memory({ initial: 4, maximum: 65536, shared: true });
-  const pool = new WasmThreads(fillModule(), memory, ['fill'], 2);
+  const pool = new WasmThreads(memory, [{ module: fillModule(), names: ['fill'] }], 2);
   afterAll(() => pool.close());
 
   it('has its workers start', () => {

@@ -1,6 +1,6 @@
 import { RESERVED_BYTES, WasmArena } from './arena.js';
 import { assemble, Code, I32, V128, validates } from './wasm-asm.js';
-import { WasmThreads } from './wasm-threads.js';
+import { type ThreadedModule, type ThreadsPart, WasmThreads } from './wasm-threads.js';
 
 /** The element-wise functions with a WebAssembly SIMD kernel. @internal */
 export type WasmUnary = 'sigmoid' | 'silu' | WasmExactUnary;
@@ -630,7 +630,7 @@ const THREADED_MAPS: readonly string[] = [
  */
 export class WasmElementwise {
   /** Worker threads for the maps with an exponential, when there are any. */
-  private pool: WasmThreads | null;
+  private pool: ThreadsPart | null;
   private readonly fns: Record<WasmUnary, MapFn>;
   private readonly siluGradFn: ZipFn;
   private readonly siluGradBackwardFn: Zip3To2Fn;
@@ -644,20 +644,27 @@ export class WasmElementwise {
 
   /**
    * @param threads Threads for the maps with an exponential (sigmoid, SiLU and the SiLU gradients) of at
-   *   least `parallelMinSize` floats, this one included; more than 1 needs Node's `worker_threads` and a
-   *   shared memory.
+   *   least `parallelMinSize` floats, this one included (more than 1 needs Node's `worker_threads` and a
+   *   shared memory), or the share of a pool made with {@link elementwiseThreadedModule} that this module uses.
    * @param parallelMinSize Shorter maps run on this thread alone.
    * @param arena The memory the kernels work in (a memory of their own by default).
    */
   constructor(
-    threads = 1,
+    threads: number | ThreadsPart = 1,
     readonly parallelMinSize = 1 << 15,
     readonly arena: WasmArena = new WasmArena(),
   ) {
-    const module = new WebAssembly.Module(elementwiseModuleBytes(arena.shared));
+    let e: WebAssembly.Exports;
+    if (typeof threads === 'number') {
+      const threaded = elementwiseThreadedModule(arena.shared);
+      this.pool = threads > 1 && arena.threadable ? new WasmThreads(arena.memory, [threaded], threads).part(0) : null;
+      e = this.pool?.exports ?? new WebAssembly.Instance(threaded.module, { env: { mem: arena.memory } }).exports;
+    } else {
+      this.pool = threads;
+      e = threads.exports;
+    }
+    // the module's code is emitted by now, so the table holds every constant it loads
     new Uint8Array(arena.memory.buffer).set(constantTable);
-    this.pool = threads > 1 && arena.threadable ? new WasmThreads(module, arena.memory, THREADED_MAPS, threads) : null;
-    const e = this.pool?.exports ?? new WebAssembly.Instance(module, { env: { mem: arena.memory } }).exports;
     const map = (name: WasmUnary) => e[name] as MapFn;
     this.fns = {
       sigmoid: map('sigmoid'),
@@ -683,7 +690,7 @@ export class WasmElementwise {
 
   /** Stops the worker threads; later maps run on this thread. */
   close(): void {
-    this.pool?.close();
+    this.pool?.pool.close();
     this.pool = null;
   }
 
@@ -846,6 +853,11 @@ export class WasmElementwise {
     }
     return this.done([src, dst, acc], [[out, dst, outSize]]);
   }
+}
+
+/** The element-wise module (importing a shared memory or not) and the maps units call. @internal */
+export function elementwiseThreadedModule(shared: boolean): ThreadedModule {
+  return { module: new WebAssembly.Module(elementwiseModuleBytes(shared)), names: THREADED_MAPS };
 }
 
 let available: boolean | null = null;

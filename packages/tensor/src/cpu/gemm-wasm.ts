@@ -1,7 +1,7 @@
 import { WasmArena } from './arena.js';
 import { gemmModuleBytes, type KernelFn, MR, NR, type PackFn } from './gemm-kernel.js';
 import { validates } from './wasm-asm.js';
-import { WasmThreads } from './wasm-threads.js';
+import { type ThreadedModule, type ThreadsPart, WasmThreads } from './wasm-threads.js';
 
 /** The exports that units of work call, by index. */
 const KERNELS = ['gemm', 'gemmRows', 'packA', 'packB'] as const;
@@ -79,24 +79,31 @@ export class WasmGemm {
   private readonly packA: PackFn;
   private readonly packB: PackFn;
   /** The worker threads, when there are any. */
-  private pool: WasmThreads | null;
+  private pool: ThreadsPart | null;
 
   /**
    * @param fma Use the relaxed-SIMD FMA kernels.
-   * @param threads Threads for large products, this one included; more than 1 needs Node's
-   *   `worker_threads` and a shared memory (elsewhere one thread is used).
+   * @param threads Threads for large products, this one included (more than 1 needs Node's `worker_threads`
+   *   and a shared memory, elsewhere one thread is used), or the share of a pool made with
+   *   {@link gemmThreadedModule} of the same `fma` that this module uses.
    * @param parallelMinFlops Products of fewer flops (`2mnk`) run on this thread alone.
    * @param arena The memory the kernels work in (a memory of their own by default).
    */
   constructor(
     readonly fma: boolean,
-    threads = 1,
+    threads: number | ThreadsPart = 1,
     readonly parallelMinFlops = 1 << 21,
     readonly arena: WasmArena = new WasmArena(),
   ) {
-    const module = new WebAssembly.Module(gemmModuleBytes(fma, arena.shared));
-    this.pool = threads > 1 && arena.threadable ? new WasmThreads(module, arena.memory, KERNELS, threads) : null;
-    const exports = this.pool?.exports ?? new WebAssembly.Instance(module, { env: { mem: arena.memory } }).exports;
+    let exports: WebAssembly.Exports;
+    if (typeof threads === 'number') {
+      const threaded = gemmThreadedModule(fma, arena.shared);
+      this.pool = threads > 1 && arena.threadable ? new WasmThreads(arena.memory, [threaded], threads).part(0) : null;
+      exports = this.pool?.exports ?? new WebAssembly.Instance(threaded.module, { env: { mem: arena.memory } }).exports;
+    } else {
+      this.pool = threads;
+      exports = threads.exports;
+    }
     this.kernel = exports.gemm as KernelFn;
     this.kernelRows = exports.gemmRows as KernelFn;
     this.packA = exports.packA as PackFn;
@@ -110,7 +117,7 @@ export class WasmGemm {
 
   /** Stops the worker threads; later products run on this thread. */
   close(): void {
-    this.pool?.close();
+    this.pool?.pool.close();
     this.pool = null;
   }
 
@@ -119,7 +126,7 @@ export class WasmGemm {
    * have (or there are none). Only benchmarks need this: until a worker starts, this thread does its share.
    */
   waitForThreads(timeoutMs: number): boolean {
-    return this.pool?.waitForWorkers(timeoutMs) ?? true;
+    return this.pool?.pool.waitForWorkers(timeoutMs) ?? true;
   }
 
   /**
@@ -211,7 +218,7 @@ export class WasmGemm {
     let unitPanels = NC / NR;
     if (parallel) {
       // at least 4 units per thread where the product allows it, so that a late or slow thread evens out
-      const want = 4 * this.threads;
+      const want = 16 * this.threads;
       while (Math.ceil(mPad / unitRows) * Math.ceil(nPanels / unitPanels) < want && unitPanels > 1)
         unitPanels = Math.ceil(unitPanels / 2);
       while (Math.ceil(mPad / unitRows) * Math.ceil(nPanels / unitPanels) < want && unitRows > MR)
@@ -309,6 +316,11 @@ export class WasmGemm {
     this.finish(plan, out, oOff);
     return true;
   }
+}
+
+/** The gemm module (with FMA or not, importing a shared memory or not) and the exports units call. @internal */
+export function gemmThreadedModule(fma: boolean, shared: boolean): ThreadedModule {
+  return { module: new WebAssembly.Module(gemmModuleBytes(fma, shared)), names: KERNELS };
 }
 
 let probed: { simd: boolean; fma: boolean } | null = null;

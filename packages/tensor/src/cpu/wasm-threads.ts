@@ -25,12 +25,19 @@ const DONE = 2; // units finished in the current job
 const UNITS = 3; // units in the current job
 const READY = 4; // workers that have started
 
-/** The worker's code: instantiate the module on the shared memory, then claim and run units. */
+/** Loads of the job word a worker makes before it sleeps (some tens of microseconds). */
+const SPIN_LOADS = 20000;
+
+/** The worker's code: instantiate the modules on the shared memory, then claim and run units. */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, names, control, calls, starts } = workerData;
-const exports = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
-const fns = names.map((n) => exports[n]);
+const { modules, memory, control, calls, starts } = workerData;
+const SPIN = ${SPIN_LOADS};
+const fns = [];
+for (const { module, names } of modules) {
+  const exports = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+  for (const n of names) fns.push(exports[n]);
+}
 const ctl = new Int32Array(control);
 Atomics.add(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
@@ -38,6 +45,8 @@ const call = new Int32Array(calls);
 const start = new Int32Array(starts);
 let seen = 0;
 for (;;) {
+  // a job often follows soon after the last one: look for it a while before sleeping (waking costs more)
+  for (let spin = 0; spin < SPIN && Atomics.load(ctl, ${GEN}) === seen; spin++);
   Atomics.wait(ctl, ${GEN}, seen);
   const gen = Atomics.load(ctl, ${GEN});
   if (gen < 0) break;
@@ -74,19 +83,28 @@ export function workerThreads(): WorkerThreads | null {
 
 type Fn = (...args: number[]) => void;
 
+/** A kernel module for {@link WasmThreads}: its compiled code and the exports that units may call. @internal */
+export interface ThreadedModule {
+  readonly module: WebAssembly.Module;
+  readonly names: readonly string[];
+}
+
 /**
- * A pool of `threads − 1` workers plus the calling thread, all running the exports `names` of
- * `module` instantiated on the shared `memory`. Build a job with {@link call} / {@link endUnit},
- * then {@link run} it.
+ * A pool of `threads − 1` workers plus the calling thread, all running the exports `names` of each
+ * module, instantiated on the shared `memory`; a call names an export by its index in the names of all
+ * modules, one module after the other. Build a job with {@link call} / {@link endUnit}, then {@link run} it.
+ * Several kernel modules share one pool through {@link part}, so that threads never wait on each other's pools.
  * @internal
  */
 export class WasmThreads {
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * 5));
   private readonly calls = new Int32Array(new SharedArrayBuffer(4 * CALL_INTS * MAX_CALLS));
   private readonly starts = new Int32Array(new SharedArrayBuffer(4 * (MAX_UNITS + 1)));
-  /** The module's exports instantiated on this thread. */
-  readonly exports: WebAssembly.Exports;
-  private readonly fns: Fn[];
+  /** Each module's exports, instantiated on this thread. */
+  readonly exports: WebAssembly.Exports[];
+  /** Index of each module's first export among all. */
+  private readonly bases: number[] = [];
+  private readonly fns: Fn[] = [];
   private readonly workers: WorkerLike[] = [];
   private nCalls = 0;
   private nUnits = 0;
@@ -95,19 +113,21 @@ export class WasmThreads {
   private gen = 0;
 
   constructor(
-    module: WebAssembly.Module,
     memory: WebAssembly.Memory,
-    names: readonly string[],
+    modules: readonly ThreadedModule[],
     readonly threads: number,
   ) {
     const wt = workerThreads();
     if (!wt) throw new Error('worker_threads with SharedArrayBuffer is not available');
-    this.exports = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
-    this.fns = names.map((n) => this.exports[n] as Fn);
+    this.exports = modules.map(({ module, names }) => {
+      const exports = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+      this.bases.push(this.fns.length);
+      for (const n of names) this.fns.push(exports[n] as Fn);
+      return exports;
+    });
     const workerData = {
-      module,
+      modules: modules.map(({ module, names }) => ({ module, names: [...names] })),
       memory,
-      names: [...names],
       control: this.ctl.buffer,
       calls: this.calls.buffer,
       starts: this.starts.buffer,
@@ -119,7 +139,12 @@ export class WasmThreads {
     }
   }
 
-  /** Appends a call of export `fn` (its index in `names`) to the current unit. */
+  /** This pool as seen by module `index`: its exports, and calls that name them by their index in its `names`. */
+  part(index: number): ThreadsPart {
+    return new ThreadsPart(this, this.bases[index], this.exports[index]);
+  }
+
+  /** Appends a call of export `fn` (its index among the exports of all modules) to the current unit. */
   call(fn: number, ...args: number[]): void {
     if (this.nCalls === MAX_CALLS) this.flush();
     const o = this.nCalls * CALL_INTS;
@@ -159,11 +184,11 @@ export class WasmThreads {
         this.runUnit(u);
         mine++;
       }
-      // wait for the units the workers claimed
-      for (;;) {
+      // wait for the units the workers claimed: they usually end within microseconds, so look before sleeping
+      for (let spin = 0; ; spin++) {
         const done = Atomics.load(ctl, DONE);
         if (done + mine >= units) break;
-        Atomics.wait(ctl, DONE, done);
+        if (spin >= SPIN_LOADS) Atomics.wait(ctl, DONE, done);
       }
       this.unitsOnWorkers += units - mine;
     }
@@ -233,5 +258,36 @@ export class WasmThreads {
     this.run();
     this.calls.set(pending, 0);
     this.nCalls = pending.length / CALL_INTS;
+  }
+}
+
+/**
+ * One module's share of a {@link WasmThreads} pool: calls name that module's exports by their index in its
+ * `names`; jobs, threads and the pool's life are the pool's.
+ * @internal
+ */
+export class ThreadsPart {
+  constructor(
+    readonly pool: WasmThreads,
+    private readonly base: number,
+    /** The module's exports, instantiated on this thread. */
+    readonly exports: WebAssembly.Exports,
+  ) {}
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  /** Appends a call of the module's export `fn` to the current unit (see {@link WasmThreads.call}). */
+  call(fn: number, ...args: number[]): void {
+    this.pool.call(this.base + fn, ...args);
+  }
+
+  endUnit(): void {
+    this.pool.endUnit();
+  }
+
+  run(): void {
+    this.pool.run();
   }
 }
