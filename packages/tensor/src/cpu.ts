@@ -271,9 +271,9 @@ export interface CpuBackendOptions {
   fma?: boolean;
   /**
    * Threads that share large matrix products and long maps with an exponential (sigmoid, SiLU and its
-   * gradients), this one included (default 1). More than 1 starts, for each, that many − 1 Node
-   * `worker_threads` on a shared WebAssembly memory (they do not keep the process
-   * alive); where `worker_threads` is missing (browsers, Node < 20.16) one thread is used, and
+   * gradients), this one included (default 1). More than 1 starts one pool of that many − 1 Node
+   * `worker_threads` on the shared WebAssembly memory (they do not keep the process
+   * alive); where `worker_threads` or a shared memory is missing (browsers, Node < 20.16) one thread is used, and
    * {@link CpuBackend.threads} says so. Pays on idle cores only: on a loaded machine the threads wait for each other.
    */
   threads?: number;
