@@ -62,19 +62,22 @@ describe.runIf(threaded && wasmElementwiseAvailable())('threaded maps with an ex
   const two = new WasmElementwise(2, 0);
   afterAll(() => two.close());
 
-  it('match one thread bit for bit (sigmoid, SiLU, its gradient and that gradient’s backward pass)', () => {
+  it('match one thread bit for bit (sigmoid, SiLU, its gradient and that gradient’s backward pass, with σ saved or not)', () => {
     for (const size of [4, 6, 4100, 100_003, 131_072]) {
       const rng = new Rng(size);
       const [x, g, h] = [0, 1, 2].map(() => rng.normal(size).map((v) => 6 * v));
       const run = (e: WasmElementwise) => {
-        const outs = [0, 1, 2, 3, 4].map(() => new Float32Array(size));
+        const outs = Array.from({ length: 10 }, () => new Float32Array(size));
         e.unary('sigmoid', x, outs[0], size);
         e.unary('silu', x, outs[1], size);
         e.siluGrad(x, g, outs[2], size);
         e.siluGradBackward(x, g, h, outs[3], outs[4], size);
+        e.siluSaved(x, outs[5], outs[6], size);
+        e.siluGrad(x, g, outs[7], size, outs[6]);
+        e.siluGradBackward(x, g, h, outs[8], outs[9], size, outs[6]);
         return outs.map((o) => new Uint32Array(o.buffer));
       };
-      // twice on the threaded one: the second run reuses the workers and the resident result
+      // twice on the threaded one: the second run reuses the workers
       const want = run(one);
       run(two);
       expect(run(two)).toEqual(want);
