@@ -44,6 +44,22 @@ describe('the arena', () => {
     expect(arena.owns(new Float32Array(4))).toBe(false);
   });
 
+  it('reuses the memory of sizes no longer used for new sizes instead of growing', () => {
+    const arena = new WasmArena();
+    let peak = 0;
+    for (let round = 0; round < 24; round++) {
+      // 16 tensors of a size class not seen before, all released before the next round
+      const length = 40_000 + round * 9_000;
+      const views = Array.from({ length: 16 }, () => arena.alloc(length) as Float32Array);
+      for (const [i, v] of views.entries()) v.fill(round + i);
+      for (const [i, v] of views.entries()) expect(v[length - 1]).toBe(round + i);
+      peak = Math.max(peak, 16 * length * 4);
+      for (const v of views) arena.release(v);
+    }
+    // without merging, each size class would keep its own 16 blocks: about 24 times the peak
+    expect(arena.byteLength).toBeLessThan(3 * peak);
+  });
+
   it('says no past maxTensorBytes, and again yes once storage is released', () => {
     const arena = new WasmArena(64 * 1024);
     const a = arena.alloc(8192) as Float32Array; // 32 KiB

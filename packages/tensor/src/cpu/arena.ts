@@ -45,8 +45,9 @@ function blockBytes(bytes: number): number {
  * The memory is shared where the engine allows it (Node; browsers when cross-origin isolated): a shared
  * memory grows without detaching the views already handed out, and worker threads can run kernels on it.
  * Elsewhere it is an ordinary memory of fixed size (it cannot grow: growing would detach every view).
- * Blocks are recycled by size class; a tensor's block comes back when the backend frees it, or when the
- * garbage collector finds its view unreachable. Past `maxTensorBytes` of live tensors, or when the memory
+ * Blocks are recycled by size class, and merged into larger free regions before the memory would grow
+ * while half of it is free; a tensor's block comes back when the backend frees it, or when the garbage
+ * collector finds its view unreachable. Past `maxTensorBytes` of live tensors, or when the memory
  * is full, {@link alloc} says no and the backend uses ordinary arrays, which kernels copy in.
  * @internal
  */
@@ -61,6 +62,12 @@ export class WasmArena {
   private top = RESERVED_BYTES;
   /** Free blocks by size. */
   private readonly free = new Map<number, number[]>();
+  /** Free regions of any size, `[address, bytes]` pairs by address: free blocks merged when the memory would grow. */
+  private regions: number[] = [];
+  /** Bytes in free blocks and regions. */
+  private freeBytes = 0;
+  /** Blocks given back since the free blocks were last merged. */
+  private givenSinceMerge = 0;
   /** Bytes held by live tensors. */
   private tensorBytes = 0;
   private readonly finalizer = new FinalizationRegistry<number>((held) => this.collected(held));
@@ -123,16 +130,12 @@ export class WasmArena {
 
   /** Gives back the block of a tensor's storage from {@link alloc}; `a` is never used again. */
   release(a: Float32Array): void {
-    const at = a.byteOffset;
-    const bytes = this.tensorBlocks.get(at);
-    if (bytes === undefined) return;
+    if (!this.tensorBlocks.has(a.byteOffset)) return;
     this.finalizer.unregister(a);
-    this.tensorBlocks.delete(at);
-    this.tensorBytes -= bytes;
-    this.give(at, bytes);
+    this.collected(a.byteOffset);
   }
 
-  /** A tensor's view was garbage-collected without being released. */
+  /** The tensor's block at `at` is free: released, or its view garbage-collected without being released. */
   private collected(at: number): void {
     const bytes = this.tensorBlocks.get(at);
     if (bytes === undefined) return;
@@ -176,11 +179,26 @@ export class WasmArena {
     blocks.length = 0;
   }
 
+  /**
+   * Address of a block of `bytes` (a block size): a free block of that size, else a piece of a free region,
+   * else new memory at the top. Before the memory grows while at least half of what was handed out is
+   * free, the free blocks are merged into regions (so a workload that moves on to other sizes reuses
+   * the memory of the old ones rather than growing it).
+   */
   private take(bytes: number): number {
     const list = this.free.get(bytes);
-    if (list && list.length > 0) return list.pop() as number;
-    if (this.top + bytes > this.byteLength && !this.extend(this.top + bytes)) {
-      this.trim();
+    if (list && list.length > 0) {
+      this.freeBytes -= bytes;
+      return list.pop() as number;
+    }
+    const carved = this.carve(bytes);
+    if (carved >= 0) return carved;
+    if (this.top + bytes > this.byteLength) {
+      if (this.givenSinceMerge > 0 && 2 * this.freeBytes >= this.top - RESERVED_BYTES) {
+        this.merge();
+        const merged = this.carve(bytes);
+        if (merged >= 0) return merged;
+      }
       if (this.top + bytes > this.byteLength && !this.extend(this.top + bytes)) return -1;
     }
     const at = this.top;
@@ -195,6 +213,48 @@ export class WasmArena {
       this.free.set(bytes, list);
     }
     list.push(at);
+    this.freeBytes += bytes;
+    this.givenSinceMerge++;
+  }
+
+  /** The first `bytes` of the first free region that has them, or −1. */
+  private carve(bytes: number): number {
+    const r = this.regions;
+    for (let i = 0; i < r.length; i += 2) {
+      if (r[i + 1] < bytes) continue;
+      const at = r[i];
+      if (r[i + 1] === bytes) r.splice(i, 2);
+      else {
+        r[i] += bytes;
+        r[i + 1] -= bytes;
+      }
+      this.freeBytes -= bytes;
+      return at;
+    }
+    return -1;
+  }
+
+  /** Merges the free blocks and regions into maximal regions; the one that ends at the top lowers it. */
+  private merge(): void {
+    const all: number[][] = [];
+    for (const [bytes, list] of this.free) for (const at of list) all.push([at, bytes]);
+    for (let i = 0; i < this.regions.length; i += 2) all.push([this.regions[i], this.regions[i + 1]]);
+    all.sort((x, y) => x[0] - y[0]);
+    const merged: number[] = [];
+    for (const [at, bytes] of all) {
+      const n = merged.length;
+      if (n > 0 && merged[n - 2] + merged[n - 1] === at) merged[n - 1] += bytes;
+      else merged.push(at, bytes);
+    }
+    const n = merged.length;
+    if (n > 0 && merged[n - 2] + merged[n - 1] === this.top) {
+      this.top = merged[n - 2];
+      this.freeBytes -= merged[n - 1];
+      merged.length = n - 2;
+    }
+    this.free.clear();
+    this.regions = merged;
+    this.givenSinceMerge = 0;
   }
 
   /** Grows a shared memory to at least `bytes` (by at least a quarter where it can); false when it cannot. */
@@ -212,19 +272,5 @@ export class WasmArena {
       }
     }
     return false;
-  }
-
-  /** Lowers the top past the free blocks that end there. */
-  private trim(): void {
-    const ends = new Map<number, [number, number]>();
-    for (const [bytes, list] of this.free) for (const at of list) ends.set(at + bytes, [at, bytes]);
-    let lowered = false;
-    for (let b = ends.get(this.top); b; b = ends.get(this.top)) {
-      const list = this.free.get(b[1]) as number[];
-      list.splice(list.indexOf(b[0]), 1);
-      this.top = b[0];
-      lowered = true;
-    }
-    if (lowered) for (const [bytes, list] of this.free) if (list.length === 0) this.free.delete(bytes);
   }
 }
