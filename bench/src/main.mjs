@@ -102,7 +102,8 @@ function runPython() {
   }
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
   return {
-    label: `PyTorch ${out.torch} (${out.threads} thread${out.threads === '1' || out.threads === 1 ? '' : 's'})`,
+    // one torch thread, but OpenBLAS keeps its own threads for the matrix products (both cores here)
+    label: `PyTorch ${out.torch} (${out.threads} torch thread${out.threads === '1' || out.threads === 1 ? '' : 's'}, OpenBLAS threads its own)`,
     results: out,
   };
 }
