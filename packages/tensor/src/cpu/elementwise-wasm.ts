@@ -53,10 +53,15 @@ const EXP_POLY = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e
 /** 1.5 · 2²³: adding it rounds a float32 of magnitude below 2²² to the nearest integer, held in the low mantissa bits. */
 const ROUND_MAGIC = 12582912;
 
-/** Emits e^x for the v128 in local `x`, leaving it on the stack; `t`, `n`, `r` are scratch v128 locals. */
-function emitExp(f: Code, x: number, n: number, r: number, t: number): void {
+/**
+ * Emits e^x for the v128 in local `x`, leaving it on the stack; `t`, `n`, `r` are scratch v128 locals. With
+ * `nonPositive` the caller promises x ≤ 0 (or NaN), and the clamp above and the +∞ case are left out.
+ */
+function emitExp(f: Code, x: number, n: number, r: number, t: number, nonPositive = false): void {
   // xc = clamp(x) (pseudo-min/max: single instructions, a NaN in x stays)
-  f.get(x).i32(0).v128Load(constF32(EXP_HI)).f32x4Pmin().i32(0).v128Load(constF32(-EXP_HI)).f32x4Pmax().set(t);
+  f.get(x);
+  if (!nonPositive) f.i32(0).v128Load(constF32(EXP_HI)).f32x4Pmin();
+  f.i32(0).v128Load(constF32(-EXP_HI)).f32x4Pmax().set(t);
   // n = xc · log2 e + magic: nearest(xc · log2 e) sits in the low bits of n, and n − magic is it as a float
   f.get(t).i32(0).v128Load(constF32(LOG2E)).f32x4Mul().i32(0).v128Load(constF32(ROUND_MAGIC)).f32x4Add().set(n);
   f.get(n).i32(0).v128Load(constF32(ROUND_MAGIC)).f32x4Sub().set(r);
@@ -73,12 +78,20 @@ function emitExp(f: Code, x: number, n: number, r: number, t: number): void {
     .f32x4Mul()
     .f32x4Sub()
     .set(r);
-  // p = ((((c0 r + c1) r + c2) r + c3) r + c4) r + c5, then p·r² + r + 1
-  f.i32(0).v128Load(constF32(EXP_POLY[0]));
-  for (let i = 1; i < EXP_POLY.length; i++) f.get(r).f32x4Mul().i32(0).v128Load(constF32(EXP_POLY[i])).f32x4Add();
-  f.get(r).get(r).f32x4Mul().f32x4Mul().get(r).f32x4Add().i32(0).v128Load(constF32(1)).f32x4Add();
+  // p = c0 r⁵ + … + c5 by Estrin's scheme (r² in t; a shorter chain of dependent operations than Horner's),
+  // then e^r ≈ p·r² + (r + 1)
+  const c = (i: number) => f.i32(0).v128Load(constF32(EXP_POLY[i]));
+  f.get(r).get(r).f32x4Mul().set(t);
+  c(0).get(r).f32x4Mul();
+  c(1).f32x4Add().get(t).f32x4Mul();
+  c(2).get(r).f32x4Mul();
+  c(3).f32x4Add().f32x4Add().get(t).f32x4Mul();
+  c(4).get(r).f32x4Mul();
+  c(5).f32x4Add().f32x4Add();
+  f.get(t).f32x4Mul().get(r).i32(0).v128Load(constF32(1)).f32x4Add().f32x4Add();
   // · 2^nearest, built in the exponent field: (bits(n) + 127) << 23 keeps the low 9 bits, those of nearest + 127
   f.get(n).i32(0).v128Load(constI32(127)).i32x4Add().i32(23).i32x4Shl().f32x4Mul();
+  if (nonPositive) return;
   // +∞ above the range
   f.set(t);
   f.i32(0)
@@ -211,7 +224,7 @@ function siluGradBackwardKernel(): Code {
  */
 function emitSiluSaved(f: Code, x: number, m: number, [a, n, r, t]: number[]): void {
   f.get(x).f32x4Abs().f32x4Neg().set(a);
-  emitExp(f, a, n, r, t);
+  emitExp(f, a, n, r, t, true);
   f.set(a);
   pushF32(f, 1);
   pushF32(f, 1).get(a).f32x4Add().f32x4Div().set(r);
