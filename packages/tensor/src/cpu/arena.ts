@@ -111,7 +111,8 @@ export class WasmArena {
 
   /** True when `a` is a view into this memory (a tensor's storage here, or part of one). */
   owns(a: Float32Array): boolean {
-    return this.buffers.has(a.buffer);
+    const buffer = a.buffer;
+    return buffer === this.view.buffer || this.buffers.has(buffer);
   }
 
   /** Storage for a tensor of `length` floats in the memory, or null when it does not fit (see the class). */
