@@ -104,48 +104,6 @@ function emitExp(f: Code, x: number, n: number, r: number, t: number, nonPositiv
     .v128Bitselect();
 }
 
-/** A kernel `(src, dst, n)` over `n` floats (n a multiple of 4) computing `body(x)` for the v128 `x`. */
-function unaryKernel(body: (f: Code, x: number, scratch: number[]) => void): Code {
-  const f = new Code(3);
-  const [src, dst, n] = [0, 1, 2];
-  const end = f.local(I32);
-  const x = f.local(V128);
-  const scratch = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
-  f.get(src).get(n).i32(4).mul().add().set(end);
-  f.block().loop();
-  f.get(src).get(end).ltU().eqz().brIf(1);
-  f.get(src).v128Load().set(x);
-  f.get(dst);
-  body(f, x, scratch);
-  f.v128Store();
-  f.inc(src, 16).inc(dst, 16);
-  f.br(0);
-  f.end().end();
-  return f;
-}
-
-/** A kernel `(srcX, srcG, dst, n)` over `n` floats (n a multiple of 4) computing `body(x, g)`. */
-function binaryKernel(body: (f: Code, x: number, g: number, scratch: number[]) => void): Code {
-  const f = new Code(4);
-  const [srcX, srcG, dst, n] = [0, 1, 2, 3];
-  const end = f.local(I32);
-  const x = f.local(V128);
-  const g = f.local(V128);
-  const scratch = [f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
-  f.get(srcX).get(n).i32(4).mul().add().set(end);
-  f.block().loop();
-  f.get(srcX).get(end).ltU().eqz().brIf(1);
-  f.get(srcX).v128Load().set(x);
-  f.get(srcG).v128Load().set(g);
-  f.get(dst);
-  body(f, x, g, scratch);
-  f.v128Store();
-  f.inc(srcX, 16).inc(srcG, 16).inc(dst, 16);
-  f.br(0);
-  f.end().end();
-  return f;
-}
-
 /** sigmoid(x) = 1 / (1 + e^−x), left on the stack. */
 function emitSigmoid(f: Code, x: number, [nx, n, r, t]: number[]): void {
   f.get(x).f32x4Neg().set(nx);
@@ -158,62 +116,6 @@ function emitSigmoid(f: Code, x: number, [nx, n, r, t]: number[]): void {
 /** Pushes the v128 constant with `value` in its four f32 lanes (a load from the constant table). */
 function pushF32(f: Code, value: number): Code {
   return f.i32(0).v128Load(constF32(value));
-}
-
-/**
- * Sets `sig` = σ(x) and pushes `q` = 1 − σ(x), computed as e^−x σ(x) for x ≥ 0 (no cancellation).
- * `scratch` holds four v128 locals and `e` receives e^−x; `sig` may be `scratch[0]` (dead by then).
- */
-function emitSigmoidAndComplement(f: Code, x: number, scratch: number[], e: number, sig: number): void {
-  const [nx, n, r, t] = scratch;
-  f.get(x).f32x4Neg().set(nx);
-  emitExp(f, nx, n, r, t);
-  f.set(e);
-  pushF32(f, 1);
-  pushF32(f, 1).get(e).f32x4Add().f32x4Div().set(sig);
-  pushF32(f, 1).get(sig).f32x4Sub().get(e).get(sig).f32x4Mul().get(x);
-  pushF32(f, 0).f32x4Lt().v128Bitselect();
-}
-
-/**
- * The backward pass of the SiLU gradient `y = g · silu'(x)` for a cotangent `h`, in one pass:
- * `dx = h · g · silu''(x)` and `dg = h · silu'(x)`, with `silu'(x) = σ(1 + x q)`,
- * `silu''(x) = σ q (2 + x (q − σ))` and `q = 1 − σ(x)` (computed as e^−x σ for x ≥ 0, no cancellation).
- * Parameters `(srcX, srcG, srcH, dstDx, dstDg, n)` over `n` floats, n a multiple of 4.
- */
-function siluGradBackwardKernel(): Code {
-  const f = new Code(6);
-  const [srcX, srcG, srcH, dstDx, dstDg, n] = [0, 1, 2, 3, 4, 5];
-  const end = f.local(I32);
-  const [x, g, h, nx, en, r, t, e, sig, q] = Array.from({ length: 10 }, () => f.local(V128));
-  f.get(srcX).get(n).i32(4).mul().add().set(end);
-  f.block().loop();
-  f.get(srcX).get(end).ltU().eqz().brIf(1);
-  f.get(srcX).v128Load().set(x);
-  f.get(srcG).v128Load().set(g);
-  f.get(srcH).v128Load().set(h);
-  emitSigmoidAndComplement(f, x, [nx, en, r, t], e, sig);
-  f.set(q);
-  // dg = h · σ · (1 + x q)
-  f.get(dstDg)
-    .get(h)
-    .get(sig)
-    .f32x4Mul()
-    .i32(0)
-    .v128Load(constF32(1))
-    .get(x)
-    .get(q)
-    .f32x4Mul()
-    .f32x4Add()
-    .f32x4Mul()
-    .v128Store();
-  // dx = h · g · σ · q · (2 + x (q − σ))
-  f.get(dstDx).get(h).get(g).f32x4Mul().get(sig).f32x4Mul().get(q).f32x4Mul();
-  f.i32(0).v128Load(constF32(2)).get(x).get(q).get(sig).f32x4Sub().f32x4Mul().f32x4Add().f32x4Mul().v128Store();
-  f.inc(srcX, 16).inc(srcG, 16).inc(srcH, 16).inc(dstDx, 16).inc(dstDg, 16);
-  f.br(0);
-  f.end().end();
-  return f;
 }
 
 /**
@@ -273,6 +175,11 @@ function zipKernel(
   return f;
 }
 
+/** A kernel `(src, dst, n)` over `n` floats computing `body(x)` for the v128 `x` (four scratch v128 locals). */
+function mapKernel(body: (f: Code, x: number, scratch: number[]) => void): Code {
+  return zipKernel(1, 1, 4, (f, [x], scratch, store) => store(0, () => body(f, x, scratch)));
+}
+
 /** `(x, y, m, n)`: y = silu(x) and m = σ(−|x|), the value the gradient kernels below take. */
 function siluSavedKernel(): Code {
   return zipKernel(1, 2, 5, (f, [x], [m, ...scratch], store) => {
@@ -282,7 +189,7 @@ function siluSavedKernel(): Code {
 }
 
 /** `(x, m, g, out, n)`: out = g · silu'(x) = g σ (1 + x q), with σ and q = 1 − σ from m = σ(−|x|). */
-function siluGradSavedKernel(): Code {
+function siluGradKernel(): Code {
   return zipKernel(3, 1, 3, (f, [x, m, g], [s, q, negative], store) => {
     emitSigmoidFromSaved(f, x, m, s, q, negative);
     store(0, () => {
@@ -296,7 +203,7 @@ function siluGradSavedKernel(): Code {
  * `(x, m, g, h, dx, dg, n)`: the backward pass of the SiLU gradient for a cotangent h, dx = h g σ q (2 + x (q − σ))
  * and dg = h σ (1 + x q), with σ and q = 1 − σ from m = σ(−|x|).
  */
-function siluGradBackwardSavedKernel(): Code {
+function siluGradBackwardKernel(): Code {
   return zipKernel(4, 2, 3, (f, [x, m, g, h], [s, q, negative], store) => {
     emitSigmoidFromSaved(f, x, m, s, q, negative);
     store(0, () => {
@@ -570,29 +477,16 @@ function extremumColumnsKernel(isMax: boolean): Code {
 export function elementwiseModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   return assemble(
     [
-      { name: 'sigmoid', code: unaryKernel((f, x, s) => emitSigmoid(f, x, s)) },
+      { name: 'sigmoid', code: mapKernel((f, x, s) => emitSigmoid(f, x, s)) },
       // the same formula as siluSaved, so that silu gives the same bits whether its gradient is recorded or not
       {
         name: 'silu',
         code: zipKernel(1, 1, 5, (f, [x], [m, ...t], store) => store(0, () => emitSiluSaved(f, x, m, t))),
       },
       { name: 'siluSaved', code: siluSavedKernel() },
-      { name: 'siluGradSaved', code: siluGradSavedKernel() },
-      { name: 'siluGradBackwardSaved', code: siluGradBackwardSavedKernel() },
-      {
-        // g · σ(x) · (1 + x · (1 − σ(x))), the gradient of silu, with 1 − σ(x) = e^−x σ(x) for x ≥ 0 (no cancellation)
-        name: 'siluGrad',
-        code: binaryKernel((f, x, g, [nx, n, r, t, e]) => {
-          const [sig, q] = [nx, t]; // −x and the exponential's scratch are dead once σ and q are known
-          emitSigmoidAndComplement(f, x, [nx, n, r, t], e, sig);
-          f.set(q);
-          f.get(g).get(sig).f32x4Mul();
-          pushF32(f, 1).get(x).get(q).f32x4Mul().f32x4Add();
-          f.f32x4Mul();
-        }),
-      },
+      { name: 'siluGrad', code: siluGradKernel() },
       { name: 'siluGradBackward', code: siluGradBackwardKernel() },
-      ...Object.entries(EXACT_UNARY).map(([name, body]) => ({ name, code: unaryKernel((f, x) => body(f, x)) })),
+      ...Object.entries(EXACT_UNARY).map(([name, body]) => ({ name, code: mapKernel((f, x) => body(f, x)) })),
       ...Object.entries(ARITH_OPS).map(([name, emitOp]) => ({ name, code: arithKernel(emitOp) })),
       { name: 'sumRows', code: sumRowsKernel() },
       { name: 'maxRows', code: extremumRowsKernel(true) },
@@ -606,7 +500,6 @@ export function elementwiseModuleBytes(shared = false): Uint8Array<ArrayBuffer> 
 }
 
 type MapFn = (src: number, dst: number, n: number) => void;
-type ZipFn = (srcX: number, srcG: number, dst: number, n: number) => void;
 type ArithFn = (
   a: number,
   aRowBytes: number,
@@ -621,18 +514,9 @@ type ArithFn = (
 type RowsFn = (src: number, dst: number, rows: number, len: number) => void;
 type SumColumnsFn = (src: number, dst: number, acc: number, outer: number, reduced: number, inner: number) => void;
 type ExtremumColumnsFn = (src: number, dst: number, outer: number, reduced: number, inner: number) => void;
-type Zip3To2Fn = (srcX: number, srcG: number, srcH: number, dstDx: number, dstDg: number, n: number) => void;
 
-/** The maps shared with worker threads (those with an exponential, and the SiLU gradients from a saved σ), by index. */
-const THREADED_MAPS: readonly string[] = [
-  'sigmoid',
-  'silu',
-  'siluGrad',
-  'siluGradBackward',
-  'siluSaved',
-  'siluGradSaved',
-  'siluGradBackwardSaved',
-];
+/** The maps shared with worker threads (those with an exponential, and the SiLU gradients), by index. */
+const THREADED_MAPS: readonly string[] = ['sigmoid', 'silu', 'siluSaved', 'siluGrad', 'siluGradBackward'];
 
 /**
  * Element-wise functions on WebAssembly SIMD with a vectorised exponential (sigmoid within a few ulp
@@ -645,9 +529,7 @@ export class WasmElementwise {
   /** Worker threads for the maps with an exponential, when there are any. */
   private pool: ThreadsPart | null;
   private readonly fns: Record<WasmUnary, MapFn>;
-  private readonly siluGradFn: ZipFn;
-  private readonly siluGradBackwardFn: Zip3To2Fn;
-  private readonly savedFns: Record<'siluSaved' | 'siluGradSaved' | 'siluGradBackwardSaved', (...at: number[]) => void>;
+  private readonly siluFns: Record<'siluSaved' | 'siluGrad' | 'siluGradBackward', (...at: number[]) => void>;
   private readonly arithFns: Record<WasmArith, ArithFn>;
   private readonly rowsFns: Record<WasmReduce, RowsFn>;
   private readonly sumColumnsFn: SumColumnsFn;
@@ -688,12 +570,10 @@ export class WasmElementwise {
       sqrt: map('sqrt'),
       relu: map('relu'),
     };
-    this.siluGradFn = e.siluGrad as ZipFn;
-    this.siluGradBackwardFn = e.siluGradBackward as Zip3To2Fn;
-    this.savedFns = {
+    this.siluFns = {
       siluSaved: e.siluSaved as (...at: number[]) => void,
-      siluGradSaved: e.siluGradSaved as (...at: number[]) => void,
-      siluGradBackwardSaved: e.siluGradBackwardSaved as (...at: number[]) => void,
+      siluGrad: e.siluGrad as (...at: number[]) => void,
+      siluGradBackward: e.siluGradBackward as (...at: number[]) => void,
     };
     this.arithFns = { add: e.add as ArithFn, sub: e.sub as ArithFn, mul: e.mul as ArithFn, div: e.div as ArithFn };
     this.rowsFns = { sum: e.sumRows as RowsFn, max: e.maxRows as RowsFn, min: e.minRows as RowsFn };
@@ -773,30 +653,38 @@ export class WasmElementwise {
   siluSaved(x: Float32Array, y: Float32Array, m: Float32Array, size: number): boolean {
     const padded = (size + 3) & ~3;
     const at = [this.input(x, size, padded * 4), this.output(y, padded), this.output(m, padded)];
-    if (at.every((a) => a >= 0)) this.map(THREADED_MAPS.indexOf('siluSaved'), this.savedFns.siluSaved, at, padded);
+    if (at.every((a) => a >= 0)) this.map(THREADED_MAPS.indexOf('siluSaved'), this.siluFns.siluSaved, at, padded);
     return this.done(at, [
       [y, at[1], size],
       [m, at[2], size],
     ]);
   }
 
-  /** `out[i] = g[i] · silu'(x[i])` for `i < size`, from `m` of {@link siluSaved} when given. */
+  /**
+   * Byte address of σ(−|x|) for the gradient kernels: `m` read in place (or copied in) when given, else
+   * computed here into a scratch block (with silu(x), which is not needed, into another).
+   */
+  private saved(x: number, m: Float32Array | undefined, size: number, padded: number): number {
+    if (m) return this.input(m, size, padded * 4);
+    const scratch = [this.arena.block(padded * 4), this.arena.block(padded * 4)];
+    for (const at of scratch) if (at >= 0) this.blocks.push(at, padded * 4);
+    if (x < 0 || scratch.some((a) => a < 0)) return -1;
+    this.map(THREADED_MAPS.indexOf('siluSaved'), this.siluFns.siluSaved, [x, ...scratch], padded);
+    return scratch[1];
+  }
+
+  /** `out[i] = g[i] · silu'(x[i])` for `i < size`, from `m` of {@link siluSaved} (computed here when not given). */
   siluGrad(x: Float32Array, g: Float32Array, out: Float32Array, size: number, m?: Float32Array): boolean {
     const padded = (size + 3) & ~3;
-    const reach = padded * 4;
-    const ins = m ? [x, m, g] : [x, g];
-    const at = ins.map((a) => this.input(a, size, reach));
-    at.push(this.output(out, padded));
-    if (at.every((a) => a >= 0)) {
-      if (m) this.map(THREADED_MAPS.indexOf('siluGradSaved'), this.savedFns.siluGradSaved, at, padded);
-      else this.map(THREADED_MAPS.indexOf('siluGrad'), this.siluGradFn, at, padded);
-    }
-    return this.done(at, [[out, at[at.length - 1], size]]);
+    const sx = this.input(x, size, padded * 4);
+    const at = [sx, this.saved(sx, m, size, padded), this.input(g, size, padded * 4), this.output(out, padded)];
+    if (at.every((a) => a >= 0)) this.map(THREADED_MAPS.indexOf('siluGrad'), this.siluFns.siluGrad, at, padded);
+    return this.done(at, [[out, at[3], size]]);
   }
 
   /**
    * `dx[i] = h[i] · g[i] · silu''(x[i])` and `dg[i] = h[i] · silu'(x[i])` for `i < size`, from `m` of
-   * {@link siluSaved} when given.
+   * {@link siluSaved} (computed here when not given).
    */
   siluGradBackward(
     x: Float32Array,
@@ -809,16 +697,14 @@ export class WasmElementwise {
   ): boolean {
     const padded = (size + 3) & ~3;
     const reach = padded * 4;
-    const ins = m ? [x, m, g, h] : [x, g, h];
-    const at = ins.map((a) => this.input(a, size, reach));
+    const sx = this.input(x, size, reach);
+    const at = [sx, this.saved(sx, m, size, padded), this.input(g, size, reach), this.input(h, size, reach)];
     at.push(this.output(dx, padded), this.output(dg, padded));
-    if (at.every((a) => a >= 0)) {
-      if (m) this.map(THREADED_MAPS.indexOf('siluGradBackwardSaved'), this.savedFns.siluGradBackwardSaved, at, padded);
-      else this.map(THREADED_MAPS.indexOf('siluGradBackward'), this.siluGradBackwardFn, at, padded);
-    }
+    if (at.every((a) => a >= 0))
+      this.map(THREADED_MAPS.indexOf('siluGradBackward'), this.siluFns.siluGradBackward, at, padded);
     return this.done(at, [
-      [dx, at[at.length - 2], size],
-      [dg, at[at.length - 1], size],
+      [dx, at[4], size],
+      [dg, at[5], size],
     ]);
   }
 
