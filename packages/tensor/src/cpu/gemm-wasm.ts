@@ -48,6 +48,8 @@ export interface GemmPlan {
   readonly direct: boolean;
   /** Scratch blocks to give back when the product is done (address, bytes pairs). */
   readonly blocks: number[];
+  /** True when the product is large enough for its units to be shared with the worker threads. */
+  readonly parallel: boolean;
   /** Independent pieces of work covering C once; they may run in any order. */
   readonly units: readonly GemmUnit[];
 }
@@ -231,7 +233,7 @@ export class WasmGemm {
     }
     const aLayout = packedA ? 'packed' : transA ? 'columns' : 'rows';
     const aPtr = packedA ? aPacked : aRaw;
-    return { m, k, n, mPad, nPad, aLayout, aPtr, bPtr, cPtr, direct, blocks, units };
+    return { m, k, n, mPad, nPad, aLayout, aPtr, bPtr, cPtr, direct, blocks, parallel, units };
   }
 
   /** Computes one unit of `plan` (its block of C over the whole depth) on this thread. */
@@ -242,7 +244,7 @@ export class WasmGemm {
   /** Runs every unit of `plan`, on the worker threads too when it is large enough. */
   runAll(plan: GemmPlan): void {
     const pool = this.pool;
-    if (pool && plan.units.length > 1 && 2 * plan.m * plan.n * plan.k >= this.parallelMinFlops) {
+    if (pool && plan.parallel && plan.units.length > 1) {
       const call = (fn: number, ...args: number[]) => pool.call(fn, ...args);
       for (const unit of plan.units) {
         this.unitCalls(plan, unit, call);
