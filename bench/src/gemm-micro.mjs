@@ -2,7 +2,8 @@
 // optionally against another build of @joule/tensor (e.g. the previous commit's) in the same process.
 // Usage: node src/gemm-micro.mjs [--baseline <dir or dist/index.js of another build>] [--current <same, in
 //        place of the installed @joule/tensor>] [--rounds N] [--threads N] (adds the current build with
-//        `new CpuBackend({ threads: N })`)
+//        `new CpuBackend({ threads: N })`) [--blas] (adds the current build with every product on OpenBLAS,
+//        `new CpuBackend({ matmul: blasMatmul({ minInner: 0 }) })`: the small squares give the crossover)
 //        [--relaxed-simd] (calls v8.setFlagsFromString('--experimental-wasm-relaxed-simd') before the
 //        kernels are compiled, so Node 20 validates the FMA module) [--no-fma] [--only <shape ids>] [--json <file>]
 // Each figure is the median over `rounds` of one timed batch of calls (about 40 ms of work); the systems
@@ -27,6 +28,11 @@ const fma = !argv.includes('--no-fma');
 
 /** [id, m, k, n, transA, transB]: `[m, k]·[k, n]` with A stored `[k, m]` when transA, B stored `[n, k]` when transB. */
 const SHAPES = [
+  ['16', 16, 16, 16, false, false],
+  ['24', 24, 24, 24, false, false],
+  ['32', 32, 32, 32, false, false],
+  ['48', 48, 48, 48, false, false],
+  ['64', 64, 64, 64, false, false],
   ['256', 256, 256, 256, false, false],
   ['512', 512, 512, 512, false, false],
   ['4352x2·2x128', 4352, 2, 128, false, false],
@@ -47,8 +53,13 @@ if (baselinePath) systems.push({ name: 'baseline', mod: await load(baselinePath)
 const threads = Number(option('--threads', '1'));
 if (threads > 1) systems.push({ name: `${threads} threads`, mod: systems[0].mod, threads });
 
+if (argv.includes('--blas')) {
+  const { blasMatmul } = await import('@joule/tensor-blas');
+  systems.push({ name: 'openblas', mod: systems[0].mod, matmul: blasMatmul({ minInner: 0 }) });
+}
+
 for (const s of systems) {
-  s.backend = new s.mod.CpuBackend({ fma, threads: s.threads ?? 1 });
+  s.backend = new s.mod.CpuBackend({ fma, threads: s.threads ?? 1, matmul: s.matmul });
   s.mod.setBackend(s.backend);
   s.kernels = s.backend.kernels;
 }

@@ -20,7 +20,8 @@ export const name = 'joule';
 export function describe() {
   const b = getBackend();
   const threads = (b.threads ?? 1) > 1 ? `, ${b.threads} threads` : '';
-  return `joule (@joule/tensor, ${b.name} backend, kernels ${b.kernels ?? 'n/a'}${threads})`;
+  const products = b.matmulKernel ? `, large products on ${b.matmulKernel.name}` : '';
+  return `joule (@joule/tensor, ${b.name} backend, kernels ${b.kernels ?? 'n/a'}${threads}${products})`;
 }
 
 /** The MLP's parameters from plain initial values (see mlpInitValues). */

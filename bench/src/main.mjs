@@ -2,7 +2,8 @@
 // and prints a table of median milliseconds per step with the ratio joule / peer (below 1: joule is faster).
 // Flags: --json <file> (write the results), --quick (smoke test: two calls per figure), --skip <list>
 // (comma-separated among tfjs-wasm, tfjs-cpu, torch, jaxjs), --torch-threads <n> (default 1, as torch_ref.py),
-// --threads <n> (joule's CPU backend with n threads for large matrix products; default 1).
+// --threads <n> (joule's CPU backend with n threads for large matrix products; default 1), --blas (joule's large
+// matrix products on OpenBLAS through @joule/tensor-blas, with its own threads: OPENBLAS_NUM_THREADS or every core).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,7 +25,10 @@ const skip = new Set(option('--skip', '').split(',').filter(Boolean));
 const jsonPath = option('--json', null);
 const torchThreads = option('--torch-threads', '1');
 const jouleThreads = Number(option('--threads', '1'));
-if (jouleThreads > 1) setBackend(new CpuBackend({ threads: jouleThreads }));
+if (flag('--blas')) {
+  const { blasBackend } = await import('@joule/tensor-blas');
+  setBackend(blasBackend({ cpu: { threads: jouleThreads } }));
+} else if (jouleThreads > 1) setBackend(new CpuBackend({ threads: jouleThreads }));
 
 const WORKLOADS = [
   { id: 'W1 256', key: 'matmul256_ms' },

@@ -285,6 +285,59 @@ export interface CpuBackendOptions {
    * memory is recycled when tensors are disposed (or garbage-collected), and never returned to the system.
    */
   memoryBytes?: number;
+  /**
+   * A matrix-product kernel to call before the built-in one, such as `@joule/tensor-blas`'s native BLAS.
+   * Products it declines, and every other op, stay on the built-in kernels.
+   */
+  matmul?: MatmulKernel;
+}
+
+/**
+ * A matrix-product kernel that {@link CpuBackend} can call in place of its own (option `matmul`):
+ * `@joule/tensor-blas` implements it with a native BLAS.
+ *
+ * @example
+ * ```ts
+ * // a kernel of loops for thin products only: correct, slow, and enough to show the contract
+ * const loops: MatmulKernel = {
+ *   name: 'loops',
+ *   matmul(a, aOffset, b, bOffset, c, cOffset, m, k, n, transA, transB) {
+ *     if (n > 1) return false; // the built-in kernel does it
+ *     for (let i = 0; i < m; i++)
+ *       for (let j = 0; j < n; j++) {
+ *         let s = 0;
+ *         for (let q = 0; q < k; q++)
+ *           s += a[aOffset + (transA ? q * m + i : i * k + q)] * b[bOffset + (transB ? j * k + q : q * n + j)];
+ *         c[cOffset + i * n + j] = s;
+ *       }
+ *     return true;
+ *   },
+ * };
+ * setBackend(new CpuBackend({ matmul: loops }));
+ * ```
+ */
+export interface MatmulKernel {
+  /** What it is, for messages and benchmarks (say `'openblas'`). */
+  readonly name: string;
+  /**
+   * Overwrites `c[cOffset …]` with `op(A)·op(B)`, `[m, n]` row-major, and returns true; or returns false,
+   * writing nothing, to leave the product to the backend's own kernel (one too small to pay, say). `A`
+   * starts at `aOffset` and is `[m, k]` (`[k, m]` when `transA`), `B` starts at `bOffset` and is `[k, n]`
+   * (`[n, k]` when `transB`). `c` may hold anything before the call, and never overlaps `a` or `b`.
+   */
+  matmul(
+    a: Float32Array,
+    aOffset: number,
+    b: Float32Array,
+    bOffset: number,
+    c: Float32Array,
+    cOffset: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+  ): boolean;
 }
 
 /**
@@ -300,8 +353,13 @@ export interface CpuBackendOptions {
 export class CpuBackend implements Backend {
   readonly name: string = 'cpu';
   readonly canReadSync = true;
-  /** Which matrix-product kernel runs: `'wasm-simd-fma'`, `'wasm-simd'` or the plain `'js'` loops. */
+  /**
+   * Which built-in kernels run: `'wasm-simd-fma'`, `'wasm-simd'` or the plain `'js'` loops. Large matrix
+   * products run on {@link CpuBackend.matmulKernel} instead when one was given.
+   */
   readonly kernels: 'wasm-simd-fma' | 'wasm-simd' | 'js';
+  /** The kernel of option `matmul` that runs large matrix products, or null for the built-in one. */
+  readonly matmulKernel: MatmulKernel | null;
   private readonly gemm: WasmGemm | null;
   private readonly elementwise: WasmElementwise | null;
   /** The WebAssembly memory that holds tensors' storage (none without WebAssembly SIMD). */
@@ -318,6 +376,18 @@ export class CpuBackend implements Backend {
     const minFlops = options.parallelMinFlops ?? 1 << 21;
     if (typeof minFlops !== 'number' || !(minFlops >= 0))
       throw new JouleError('CpuBackend', 'options.parallelMinFlops', 'a number ≥ 0', String(minFlops));
+    const external = options.matmul ?? null;
+    if (
+      external !== null &&
+      (typeof external !== 'object' || typeof external.matmul !== 'function' || typeof external.name !== 'string')
+    )
+      throw new JouleError(
+        'CpuBackend',
+        'options.matmul',
+        'a MatmulKernel (a name and a matmul function)',
+        typeof external === 'object' ? `an object with keys ${Object.keys(external).join(', ')}` : typeof external,
+      );
+    this.matmulKernel = external;
     const memoryBytes = options.memoryBytes ?? 256 * 1024 * 1024;
     if (typeof memoryBytes !== 'number' || !(memoryBytes >= 0))
       throw new JouleError('CpuBackend', 'options.memoryBytes', 'a number ≥ 0', String(memoryBytes));
@@ -649,6 +719,30 @@ export class CpuBackend implements Backend {
   ): BackendData {
     const fa = f32(a);
     const fb = f32(b);
+    const external = this.matmulKernel;
+    if (external) {
+      const out = this.take(batch * m * n);
+      let p = 0;
+      for (; p < batch; p++)
+        if (
+          !external.matmul(
+            fa,
+            (aBatch === 1 ? 0 : p) * m * k,
+            fb,
+            (bBatch === 1 ? 0 : p) * k * n,
+            out,
+            p * m * n,
+            m,
+            k,
+            n,
+            transA,
+            transB,
+          )
+        )
+          break;
+      if (p === batch) return out;
+      this.free(out); // declined: the built-in kernels below
+    }
     if (this.gemm && m * n * k >= WASM_GEMM_MIN_WORK) {
       const out = this.take(batch * m * n);
       let p = 0;
