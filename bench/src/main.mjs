@@ -3,14 +3,16 @@
 // Flags: --json <file> (write the results), --quick (smoke test: two calls per figure), --skip <list>
 // (comma-separated among tfjs-wasm, tfjs-cpu, torch, jaxjs), --torch-threads <n> (default 1, as torch_ref.py),
 // --threads <n> (joule's CPU backend with n threads for large matrix products; default 1), --blas (joule's large
-// matrix products on OpenBLAS through @joule/tensor-blas, with its own threads: OPENBLAS_NUM_THREADS or every core).
+// matrix products on OpenBLAS through @joule/tensor-blas, with its own threads: OPENBLAS_NUM_THREADS or every core),
+// --rounds <n> (default 1: joule and PyTorch take turns n times, and the joule / PyTorch column gives the median
+// ratio of the rounds with its range; on a shared machine a ratio within one round is what stays comparable).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CpuBackend, Rng, setBackend } from '@joule/tensor';
-import { B, BD, D, K, mlpInitValues, NCH, NDATA, timed } from './common.mjs';
+import { B, BD, D, K, median, mlpInitValues, NCH, NDATA, timed } from './common.mjs';
 import * as joule from './joule.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,6 +26,9 @@ const quick = flag('--quick');
 const skip = new Set(option('--skip', '').split(',').filter(Boolean));
 const jsonPath = option('--json', null);
 const torchThreads = option('--torch-threads', '1');
+const rounds = Number(option('--rounds', '1'));
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds takes an integer ≥ 1, got ${option('--rounds')}`);
 const jouleThreads = Number(option('--threads', '1'));
 if (flag('--blas')) {
   const { blasBackend } = await import('@joule/tensor-blas');
@@ -145,7 +150,23 @@ log(
 const fixed = fixedInputs();
 const jouleCheck = joule.check(fixed);
 log(`${joule.describe()}: timing`);
-systems.push({ label: joule.describe(), results: runJs(joule), check: jouleCheck });
+const jouleRuns = [runJs(joule)];
+const torchRuns = [];
+if (!skip.has('torch'))
+  for (let r = 0; r < rounds; r++) {
+    if (r > 0) {
+      log(`round ${r + 1} of ${rounds}: joule`);
+      jouleRuns.push(runJs(joule));
+    }
+    log('PyTorch: running peers/torch_ref.py');
+    const torch = runPython();
+    if (!torch) break;
+    torchRuns.push(torch);
+  }
+/** Per workload, the median over runs (the rounds' figures for --rounds). */
+const medians = (runs) =>
+  Object.fromEntries(WORKLOADS.map(({ key }) => [key, median(runs.map((run) => run.results?.[key] ?? run[key]))]));
+systems.push({ label: joule.describe(), results: medians(jouleRuns), check: jouleCheck, rounds: jouleRuns });
 
 if (!skip.has('tfjs-wasm') || !skip.has('tfjs-cpu')) {
   const tfjs = await import('./tfjs.mjs');
@@ -166,10 +187,12 @@ if (!skip.has('tfjs-wasm') || !skip.has('tfjs-cpu')) {
     systems.push({ label: tfjs.describe(), results: runJs(tfjs, which), check, agreement });
   }
 }
-if (!skip.has('torch')) {
-  log('PyTorch: running peers/torch_ref.py');
-  const torch = runPython();
-  if (torch) systems.push(torch);
+if (torchRuns.length > 0) {
+  // the ratio of each round, joule's run and PyTorch's next to each other in time
+  const ratios = Object.fromEntries(
+    WORKLOADS.map(({ key }) => [key, torchRuns.map((t, r) => jouleRuns[r][key] / t.results[key])]),
+  );
+  systems.push({ label: torchRuns[0].label, results: medians(torchRuns), ratios, rounds: torchRuns });
 }
 if (!skip.has('jaxjs')) {
   log('jax-js: running peers/jaxjs_ref.mjs');
@@ -188,12 +211,15 @@ const rows = WORKLOADS.map(({ id, key }) => {
     fmt(j),
     ...peers.flatMap((p) => {
       const v = p.results[key];
-      return [fmt(v), v === undefined || j === undefined ? '' : `${(j / v).toFixed(2)}×`];
+      if (v === undefined || j === undefined) return [fmt(v), ''];
+      const r = p.ratios?.[key];
+      if (!r || r.length < 2) return [fmt(v), `${(j / v).toFixed(2)}×`];
+      return [fmt(v), `${median(r).toFixed(2)}× (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`];
     }),
   ];
 });
 const line = (cells) => `| ${cells.join(' | ')} |`;
-console.log(`\n${mine.label}`);
+console.log(`\n${mine.label}${torchRuns.length > 1 ? `; ${torchRuns.length} rounds with PyTorch, medians` : ''}`);
 console.log(line(header));
 console.log(line(header.map(() => '---')));
 for (const r of rows) console.log(line(r));
