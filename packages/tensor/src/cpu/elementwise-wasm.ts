@@ -113,6 +113,9 @@ function emitSigmoid(f: Code, x: number, [nx, n, r, t]: number[]): void {
   f.f32x4Add().f32x4Div();
 }
 
+/** The float32 sign bit, as an i32 lane. */
+const SIGN_BIT = -0x80000000;
+
 /** Pushes the v128 constant with `value` in its four f32 lanes (a load from the constant table). */
 function pushF32(f: Code, value: number): Code {
   return f.i32(0).v128Load(constF32(value));
@@ -125,20 +128,20 @@ function pushF32(f: Code, value: number): Code {
  * evaluating the exponential again. `scratch` holds four v128 locals.
  */
 function emitSiluSaved(f: Code, x: number, m: number, [a, n, r, t]: number[]): void {
-  f.get(x).f32x4Abs().f32x4Neg().set(a);
+  // −|x|: x with its sign bit set (one instruction, where abs and neg each build a mask)
+  f.get(x).i32(0).v128Load(constI32(SIGN_BIT)).v128Or().set(a);
   emitExp(f, a, n, r, t, true);
   f.set(a);
   pushF32(f, 1);
   pushF32(f, 1).get(a).f32x4Add().f32x4Div().set(r);
   f.get(a).get(r).f32x4Mul().set(m);
-  f.get(x).get(m).get(r).get(x);
-  pushF32(f, 0).f32x4Lt().v128Bitselect().f32x4Mul();
+  // x · (m where x's sign bit is set, else r): the sign bit spread over the lane selects
+  f.get(x).get(m).get(r).get(x).i32(31).i32x4ShrS().v128Bitselect().f32x4Mul();
 }
 
 /** Sets `s` = σ(x) and `q` = 1 − σ(x) from `m` = σ(−|x|) (m where x < 0, else 1 − m, and the other way round). */
 function emitSigmoidFromSaved(f: Code, x: number, m: number, s: number, q: number, negative: number): void {
-  f.get(x);
-  pushF32(f, 0).f32x4Lt().set(negative);
+  f.get(x).i32(31).i32x4ShrS().set(negative); // all ones where the sign bit is set (−0 gives s = q = 1/2 either way)
   pushF32(f, 1).get(m).f32x4Sub().set(q);
   f.get(m).get(q).get(negative).v128Bitselect().set(s);
   f.get(q).get(m).get(negative).v128Bitselect().set(q);

@@ -189,6 +189,13 @@ export class Code {
   v128Bitselect(): this {
     return this.simd(0x52);
   }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
+  /** Arithmetic shift right of each i32 lane (by 31: all ones where the sign bit is set, else zeros). */
+  i32x4ShrS(): this {
+    return this.simd(0xac);
+  }
   /** A v128 constant holding `value` in its four f32 lanes. */
   f32x4Const(value: number): this {
     this.simd(0x0c);
