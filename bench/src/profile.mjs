@@ -1,5 +1,5 @@
 // Runs one joule workload (ula, dsm or rnce) for profiling: `node src/profile.mjs <workload> <steps> [--time]
-// [--blas] [--threads n]` (--blas: large products on OpenBLAS; --threads: the CPU backend's threads).
+// [--blas] [--threads n]` (--blas: large products on OpenBLAS and SiLU on AVX2, @joule/tensor-blas's blasBackend; --threads: the CPU backend's threads).
 // Under `node --cpu-prof` or `valgrind --tool=callgrind` it just runs 10 warm-up steps and then `steps` steps
 // (compare two step counts to get instructions per step); with --time it prints the median wall and CPU
 // milliseconds per step over 7 repeats.
@@ -11,8 +11,8 @@ const [which = 'ula', stepsArg = '100'] = process.argv.slice(2);
 const threadsAt = process.argv.indexOf('--threads');
 const threads = threadsAt > 0 ? Number(process.argv[threadsAt + 1]) : 1;
 if (process.argv.includes('--blas')) {
-  const { blasMatmul } = await import('@joule/tensor-blas');
-  setBackend(new CpuBackend({ threads, matmul: blasMatmul() }));
+  const { blasBackend } = await import('@joule/tensor-blas');
+  setBackend(blasBackend({ cpu: { threads } }));
 } else if (threads > 1) setBackend(new CpuBackend({ threads }));
 const steps = Number(stepsArg);
 const dataValues = Array.from(new Rng(1).normal(NDATA * D));

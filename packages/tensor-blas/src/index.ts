@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
-import { CpuBackend, type CpuBackendOptions, JouleError, type MatmulKernel } from '@joule/tensor';
+import { CpuBackend, type CpuBackendOptions, JouleError, type MatmulKernel, type SiluKernels } from '@joule/tensor';
 
 /** The addon's functions (native/blas.c). */
 interface Addon {
@@ -19,6 +19,18 @@ interface Addon {
     n: number,
     transA: boolean,
     transB: boolean,
+  ): void;
+  siluAvailable(): boolean;
+  siluSaved(x: Float32Array, y: Float32Array, m: Float32Array, size: number): void;
+  siluGrad(x: Float32Array, m: Float32Array, g: Float32Array, out: Float32Array, size: number): void;
+  siluGradBackward(
+    x: Float32Array,
+    m: Float32Array,
+    g: Float32Array,
+    h: Float32Array,
+    dx: Float32Array,
+    dg: Float32Array,
+    size: number,
   ): void;
 }
 
@@ -44,8 +56,10 @@ export interface BlasOptions {
 
 /** Options of {@link blasBackend}: those of {@link blasMatmul}, and `CpuBackend`'s own. */
 export interface BlasBackendOptions extends BlasOptions {
-  /** Options passed to `CpuBackend` (threads of its element-wise kernels, memory), all but `matmul`. */
-  cpu?: Omit<CpuBackendOptions, 'matmul'>;
+  /** Options passed to `CpuBackend` (threads of its element-wise kernels, memory), all but `matmul` and `silu`. */
+  cpu?: Omit<CpuBackendOptions, 'matmul' | 'silu'>;
+  /** Use {@link nativeSilu}'s kernels where the processor has AVX2 and FMA (default true). */
+  silu?: boolean;
 }
 
 /** What {@link blasInfo} reports of the library open in this process. */
@@ -226,8 +240,74 @@ function checkOperands(
  * ```
  */
 export function blasBackend(options: BlasBackendOptions = {}): CpuBackend {
-  const { cpu, ...blas } = options;
-  return new CpuBackend({ ...cpu, matmul: blasMatmul(blas) });
+  const { cpu, silu = true, ...blas } = options;
+  const matmul = blasMatmul(blas);
+  return new CpuBackend({ ...cpu, matmul, silu: silu && nativeSiluAvailable() ? nativeSilu() : undefined });
+}
+
+/**
+ * Whether {@link nativeSilu}'s kernels run here: an x86-64 processor with AVX2 and FMA, and the addon built.
+ *
+ * @example
+ * ```ts
+ * import { nativeSiluAvailable } from '@joule/tensor-blas';
+ * console.log(nativeSiluAvailable()); // true on any x86-64 processor since 2013–2015
+ * ```
+ */
+export function nativeSiluAvailable(): boolean {
+  try {
+    return loadAddon('nativeSiluAvailable').siluAvailable();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `SiluKernels` for `new CpuBackend({ silu })` on AVX2 and FMA: SiLU, its gradient and the gradient's
+ * backward pass on 8 lanes, the algorithm of `@joule/tensor`'s WebAssembly kernels (an exponential within
+ * about 1 ulp, σ(−|x|) saved by the forward pass). About 2.5× faster than the WebAssembly kernels here.
+ *
+ * @example
+ * ```ts
+ * import { CpuBackend, setBackend } from '@joule/tensor';
+ * import { blasMatmul, nativeSilu } from '@joule/tensor-blas';
+ * setBackend(new CpuBackend({ matmul: blasMatmul(), silu: nativeSilu() }));
+ * ```
+ */
+export function nativeSilu(): SiluKernels {
+  const op = 'nativeSilu';
+  const native = loadAddon(op);
+  if (!native.siluAvailable())
+    throw new JouleError(op, '', 'an x86-64 processor with AVX2 and FMA', `${process.arch} without them`);
+  return {
+    name: 'avx2',
+    siluSaved(x, y, m, size) {
+      checkArrays('siluSaved', size, { x, y, m });
+      native.siluSaved(x, y, m, size);
+      return true;
+    },
+    siluGrad(x, m, g, out, size) {
+      checkArrays('siluGrad', size, { x, m, g, out });
+      native.siluGrad(x, m, g, out, size);
+      return true;
+    },
+    siluGradBackward(x, m, g, h, dx, dg, size) {
+      checkArrays('siluGradBackward', size, { x, m, g, h, dx, dg });
+      native.siluGradBackward(x, m, g, h, dx, dg, size);
+      return true;
+    },
+  };
+}
+
+/** The JouleError for arrays the addon would refuse (it checks again). */
+function checkArrays(kernel: string, size: number, arrays: Record<string, Float32Array>): void {
+  const op = `nativeSilu().${kernel}`;
+  if (!isSize(size)) throw new JouleError(op, 'size', 'an integer in [0, 2³¹)', String(size));
+  for (const [name, array] of Object.entries(arrays)) {
+    if (!(array instanceof Float32Array))
+      throw new JouleError(op, name, 'a Float32Array', Object.prototype.toString.call(array));
+    if (array.length < size) throw new JouleError(op, name, `at least ${size} elements (size)`, `${array.length}`);
+  }
 }
 
 /**

@@ -290,6 +290,55 @@ export interface CpuBackendOptions {
    * Products it declines, and every other op, stay on the built-in kernels.
    */
   matmul?: MatmulKernel;
+  /**
+   * SiLU kernels to call before the built-in ones (forward, gradient and its backward pass), such as
+   * `@joule/tensor-blas`'s AVX2 kernels. Calls they decline stay on the built-in kernels.
+   */
+  silu?: SiluKernels;
+}
+
+/**
+ * SiLU kernels that {@link CpuBackend} can call in place of its own (option `silu`). Each works from
+ * `m` = σ(−|x|), the smaller of σ(x) and 1 − σ(x), so that both follow from it without cancellation, and
+ * each returns true when it wrote its outputs, or false, writing nothing, to leave the call to the built-in
+ * kernels. Arrays never overlap.
+ *
+ * @example
+ * ```ts
+ * // kernels of loops in float64: correct, slow, and enough to show the contract
+ * const sig = (v: number) => 1 / (1 + Math.exp(-v));
+ * const loops: SiluKernels = {
+ *   name: 'loops',
+ *   siluSaved(x, y, m, size) {
+ *     for (let i = 0; i < size; i++) [y[i], m[i]] = [x[i] * sig(x[i]), sig(-Math.abs(x[i]))];
+ *     return true;
+ *   },
+ *   siluGrad: () => false, // declined: the built-in kernel runs
+ *   siluGradBackward: () => false,
+ * };
+ * setBackend(new CpuBackend({ silu: loops }));
+ * ```
+ */
+export interface SiluKernels {
+  /** What they are, for messages and benchmarks (say `'avx2'`). */
+  readonly name: string;
+  /** `y = silu(x) = x σ(x)` and `m = σ(−|x|)` over `size` elements. */
+  siluSaved(x: Float32Array, y: Float32Array, m: Float32Array, size: number): boolean;
+  /** `out = g · silu'(x) = g σ(x)(1 + x(1 − σ(x)))` over `size` elements, from `m`. */
+  siluGrad(x: Float32Array, m: Float32Array, g: Float32Array, out: Float32Array, size: number): boolean;
+  /**
+   * The backward pass of `siluGrad` for a cotangent `h`: `dx = h g silu''(x)` and `dg = h silu'(x)`, with
+   * `silu''(x) = σ(x)(1 − σ(x))(2 + x(1 − 2σ(x)))`, from `m`.
+   */
+  siluGradBackward(
+    x: Float32Array,
+    m: Float32Array,
+    g: Float32Array,
+    h: Float32Array,
+    dx: Float32Array,
+    dg: Float32Array,
+    size: number,
+  ): boolean;
 }
 
 /**
@@ -360,6 +409,8 @@ export class CpuBackend implements Backend {
   readonly kernels: 'wasm-simd-fma' | 'wasm-simd' | 'js';
   /** The kernel of option `matmul` that runs large matrix products, or null for the built-in one. */
   readonly matmulKernel: MatmulKernel | null;
+  /** The kernels of option `silu`, or null for the built-in ones. */
+  readonly siluKernels: SiluKernels | null;
   private readonly gemm: WasmGemm | null;
   private readonly elementwise: WasmElementwise | null;
   /** The WebAssembly memory that holds tensors' storage (none without WebAssembly SIMD). */
@@ -388,6 +439,22 @@ export class CpuBackend implements Backend {
         typeof external === 'object' ? `an object with keys ${Object.keys(external).join(', ')}` : typeof external,
       );
     this.matmulKernel = external;
+    const silu = options.silu ?? null;
+    if (
+      silu !== null &&
+      (typeof silu !== 'object' ||
+        typeof silu.name !== 'string' ||
+        typeof silu.siluSaved !== 'function' ||
+        typeof silu.siluGrad !== 'function' ||
+        typeof silu.siluGradBackward !== 'function')
+    )
+      throw new JouleError(
+        'CpuBackend',
+        'options.silu',
+        'SiluKernels (a name and siluSaved, siluGrad and siluGradBackward functions)',
+        typeof silu === 'object' ? `an object with keys ${Object.keys(silu).join(', ')}` : typeof silu,
+      );
+    this.siluKernels = silu;
     const memoryBytes = options.memoryBytes ?? 256 * 1024 * 1024;
     if (typeof memoryBytes !== 'number' || !(memoryBytes >= 0))
       throw new JouleError('CpuBackend', 'options.memoryBytes', 'a number ≥ 0', String(memoryBytes));
@@ -459,6 +526,13 @@ export class CpuBackend implements Backend {
 
   unary(op: UnaryOp, x: BackendData, size: number): BackendData {
     const out = this.take(size);
+    if (op === 'silu' && this.siluKernels) {
+      // the kernel that saves σ(−|x|), into a scratch block: the same bits as with a tape
+      const m = this.take(size);
+      const done = this.siluKernels.siluSaved(f32(x), out, m, size);
+      this.free(m);
+      if (done) return out;
+    }
     if (
       this.elementwise &&
       ((size >= WASM_UNARY_MIN_SIZE && WASM_UNARY.has(op)) ||
@@ -474,6 +548,7 @@ export class CpuBackend implements Backend {
     const y = this.take(size);
     const m = this.take(size);
     const fx = f32(x);
+    if (this.siluKernels?.siluSaved(fx, y, m, size)) return [y, m];
     if (this.elementwise && size >= WASM_UNARY_MIN_SIZE && this.elementwise.siluSaved(fx, y, m, size)) return [y, m];
     unaryKernels.silu(fx, y, size);
     for (let i = 0; i < size; i++) m[i] = sigmoid(-Math.abs(fx[i]));
@@ -485,6 +560,7 @@ export class CpuBackend implements Backend {
     const fx = f32(x);
     const fg = f32(g);
     const fm = saved === undefined ? undefined : f32(saved);
+    if (this.siluKernels && fm && this.siluKernels.siluGrad(fx, fm, fg, out, size)) return out;
     if (this.elementwise && size >= WASM_UNARY_MIN_SIZE && this.elementwise.siluGrad(fx, fg, out, size, fm)) return out;
     for (let i = 0; i < size; i++) {
       const v = fx[i];
@@ -507,6 +583,7 @@ export class CpuBackend implements Backend {
     const fg = f32(g);
     const fh = f32(h);
     const fm = saved === undefined ? undefined : f32(saved);
+    if (this.siluKernels && fm && this.siluKernels.siluGradBackward(fx, fm, fg, fh, dx, dg, size)) return [dx, dg];
     if (
       this.elementwise &&
       size >= WASM_UNARY_MIN_SIZE &&

@@ -14,7 +14,7 @@ export {
   vjp,
 } from './autodiff.js';
 export type { Backend, BackendData, BinaryOp, ReduceOp, UnaryOp } from './backend.js';
-export { CpuBackend, type CpuBackendOptions, type MatmulKernel } from './cpu.js';
+export { CpuBackend, type CpuBackendOptions, type MatmulKernel, type SiluKernels } from './cpu.js';
 export {
   arange,
   eye,
