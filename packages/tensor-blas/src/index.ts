@@ -7,31 +7,11 @@ interface Addon {
   open(path: string): string | null;
   info(): { config: string | null; threads: number | null };
   setThreads(count: number): boolean;
-  sgemm(
-    a: Float32Array,
-    aOffset: number,
-    b: Float32Array,
-    bOffset: number,
-    c: Float32Array,
-    cOffset: number,
-    m: number,
-    k: number,
-    n: number,
-    transA: boolean,
-    transB: boolean,
-  ): void;
+  sgemm(...operands: Parameters<MatmulKernel['matmul']>): void;
   siluAvailable(): boolean;
-  siluSaved(x: Float32Array, y: Float32Array, m: Float32Array, size: number): void;
-  siluGrad(x: Float32Array, m: Float32Array, g: Float32Array, out: Float32Array, size: number): void;
-  siluGradBackward(
-    x: Float32Array,
-    m: Float32Array,
-    g: Float32Array,
-    h: Float32Array,
-    dx: Float32Array,
-    dg: Float32Array,
-    size: number,
-  ): void;
+  siluSaved(...operands: Parameters<SiluKernels['siluSaved']>): void;
+  siluGrad(...operands: Parameters<SiluKernels['siluGrad']>): void;
+  siluGradBackward(...operands: Parameters<SiluKernels['siluGradBackward']>): void;
 }
 
 /** Options of {@link blasMatmul} and {@link blasBackend}. */
@@ -180,7 +160,7 @@ export function blasMatmul(options: BlasOptions = {}): MatmulKernel {
   return {
     name: config !== null ? 'openblas' : basename(opened ?? ''),
     matmul(a, aOffset, b, bOffset, c, cOffset, m, k, n, transA, transB) {
-      checkOperands(a, aOffset, b, bOffset, c, cOffset, m, k, n);
+      checkOperands(a, aOffset, b, bOffset, c, cOffset, m, k, n, transA, transB);
       if (k < minInner) return false;
       sgemm(a, aOffset, b, bOffset, c, cOffset, m, k, n, transA === true, transB === true);
       return true;
@@ -193,17 +173,7 @@ function isSize(value: number): boolean {
 }
 
 /** The JouleError for operands the addon would refuse (it checks again, so no call can write out of bounds). */
-function checkOperands(
-  a: Float32Array,
-  aOffset: number,
-  b: Float32Array,
-  bOffset: number,
-  c: Float32Array,
-  cOffset: number,
-  m: number,
-  k: number,
-  n: number,
-): void {
+function checkOperands(...[a, aOffset, b, bOffset, c, cOffset, m, k, n]: Parameters<MatmulKernel['matmul']>): void {
   const op = 'blasMatmul().matmul';
   for (const [name, value] of [
     ['m', m],

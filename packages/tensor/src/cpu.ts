@@ -389,6 +389,32 @@ export interface MatmulKernel {
   ): boolean;
 }
 
+/** Option `option` of {@link CpuBackend} checked to be `what`: a name and the `functions` (null when absent). */
+function pluggedKernels<K extends object>(
+  kernels: K | undefined,
+  option: string,
+  what: string,
+  functions: readonly string[],
+): K | null {
+  if (kernels === undefined || kernels === null) return null;
+  const fields = kernels as Record<string, unknown>;
+  if (
+    typeof kernels !== 'object' ||
+    kernels === null ||
+    typeof fields.name !== 'string' ||
+    functions.some((f) => typeof fields[f] !== 'function')
+  )
+    throw new JouleError(
+      'CpuBackend',
+      `options.${option}`,
+      `${what} (a name and ${functions.join(', ')} functions)`,
+      typeof kernels === 'object' && kernels !== null
+        ? `an object with keys ${Object.keys(kernels).join(', ')}`
+        : typeof kernels,
+    );
+  return kernels;
+}
+
 /**
  * The CPU backend: synchronous, always available. Matrix products run on a WebAssembly SIMD
  * micro-kernel emitted at run time (plain JavaScript loops where WebAssembly SIMD is missing).
@@ -427,34 +453,12 @@ export class CpuBackend implements Backend {
     const minFlops = options.parallelMinFlops ?? 1 << 21;
     if (typeof minFlops !== 'number' || !(minFlops >= 0))
       throw new JouleError('CpuBackend', 'options.parallelMinFlops', 'a number ≥ 0', String(minFlops));
-    const external = options.matmul ?? null;
-    if (
-      external !== null &&
-      (typeof external !== 'object' || typeof external.matmul !== 'function' || typeof external.name !== 'string')
-    )
-      throw new JouleError(
-        'CpuBackend',
-        'options.matmul',
-        'a MatmulKernel (a name and a matmul function)',
-        typeof external === 'object' ? `an object with keys ${Object.keys(external).join(', ')}` : typeof external,
-      );
-    this.matmulKernel = external;
-    const silu = options.silu ?? null;
-    if (
-      silu !== null &&
-      (typeof silu !== 'object' ||
-        typeof silu.name !== 'string' ||
-        typeof silu.siluSaved !== 'function' ||
-        typeof silu.siluGrad !== 'function' ||
-        typeof silu.siluGradBackward !== 'function')
-    )
-      throw new JouleError(
-        'CpuBackend',
-        'options.silu',
-        'SiluKernels (a name and siluSaved, siluGrad and siluGradBackward functions)',
-        typeof silu === 'object' ? `an object with keys ${Object.keys(silu).join(', ')}` : typeof silu,
-      );
-    this.siluKernels = silu;
+    this.matmulKernel = pluggedKernels(options.matmul, 'matmul', 'a MatmulKernel', ['matmul']);
+    this.siluKernels = pluggedKernels(options.silu, 'silu', 'SiluKernels', [
+      'siluSaved',
+      'siluGrad',
+      'siluGradBackward',
+    ]);
     const memoryBytes = options.memoryBytes ?? 256 * 1024 * 1024;
     if (typeof memoryBytes !== 'number' || !(memoryBytes >= 0))
       throw new JouleError('CpuBackend', 'options.memoryBytes', 'a number ≥ 0', String(memoryBytes));
