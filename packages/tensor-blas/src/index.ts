@@ -86,7 +86,7 @@ function loadAddon(op: string): Addon {
     throw new JouleError(
       op,
       '',
-      'the native addon build/Release/joule_blas.node, which node-gyp builds when the package installs (a C compiler, make and python3 are needed)',
+      'the native addon build/Release/joule_blas.node, which node-gyp builds when the package installs (it needs a C compiler, make and python3; `npm rebuild @joule/tensor-blas` tries again)',
       `no addon: ${(error as Error).message.split('\n')[0]}`,
     );
   }
