@@ -400,7 +400,6 @@ function pluggedKernels<K extends object>(
   const fields = kernels as Record<string, unknown>;
   if (
     typeof kernels !== 'object' ||
-    kernels === null ||
     typeof fields.name !== 'string' ||
     functions.some((f) => typeof fields[f] !== 'function')
   )
@@ -408,9 +407,7 @@ function pluggedKernels<K extends object>(
       'CpuBackend',
       `options.${option}`,
       `${what} (a name and ${functions.join(', ')} functions)`,
-      typeof kernels === 'object' && kernels !== null
-        ? `an object with keys ${Object.keys(kernels).join(', ')}`
-        : typeof kernels,
+      typeof kernels === 'object' ? `an object with keys ${Object.keys(kernels).join(', ')}` : typeof kernels,
     );
   return kernels;
 }
@@ -429,13 +426,13 @@ export class CpuBackend implements Backend {
   readonly name: string = 'cpu';
   readonly canReadSync = true;
   /**
-   * Which built-in kernels run: `'wasm-simd-fma'`, `'wasm-simd'` or the plain `'js'` loops. Large matrix
-   * products run on {@link CpuBackend.matmulKernel} instead when one was given.
+   * Which built-in kernels run: `'wasm-simd-fma'`, `'wasm-simd'` or the plain `'js'` loops. The kernels of
+   * options `matmul` and `silu` ({@link CpuBackend.matmulKernel}, {@link CpuBackend.siluKernels}) go first.
    */
   readonly kernels: 'wasm-simd-fma' | 'wasm-simd' | 'js';
-  /** The kernel of option `matmul` that runs large matrix products, or null for the built-in one. */
+  /** The kernel of option `matmul`, called before the built-in one for every product, or null. */
   readonly matmulKernel: MatmulKernel | null;
-  /** The kernels of option `silu`, or null for the built-in ones. */
+  /** The kernels of option `silu`, called before the built-in ones, or null. */
   readonly siluKernels: SiluKernels | null;
   private readonly gemm: WasmGemm | null;
   private readonly elementwise: WasmElementwise | null;
