@@ -2,7 +2,8 @@
 // threads spin for a while after a product, so configurations sharing a process would disturb each
 // other), alternating configurations round by round so that a shared machine's load hits all alike.
 // Configurations: the built-in WebAssembly kernels on 1 and 2 threads, and large products on OpenBLAS
-// (@joule/tensor-blas) with 1 or 2 BLAS threads, alone or with 2 threads for the element-wise kernels.
+// and SiLU on AVX2 (@joule/tensor-blas's blasBackend) with 1 or 2 BLAS threads, alone or with 2 threads for
+// the WebAssembly kernels.
 // Usage: node src/configs.mjs [--rounds N] [--only <config names, comma-separated>] [--workloads ula,dsm,rnce]
 // Prints the median over rounds of each process's median wall milliseconds per step (profile.mjs --time).
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,7 @@ const profile = join(dirname(fileURLToPath(import.meta.url)), 'profile.mjs');
 const CONFIGS = [
   { name: 'wasm', args: [] },
   { name: 'wasm 2 threads', args: ['--threads', '2'] },
+  { name: 'blas 1', args: ['--blas'], env: { OPENBLAS_NUM_THREADS: '1' } },
   { name: 'blas 2', args: ['--blas'], env: { OPENBLAS_NUM_THREADS: '2' } },
   { name: 'blas 1 + 2 threads', args: ['--blas', '--threads', '2'], env: { OPENBLAS_NUM_THREADS: '1' } },
   { name: 'blas 2 + 2 threads', args: ['--blas', '--threads', '2'], env: { OPENBLAS_NUM_THREADS: '2' } },
