@@ -172,30 +172,40 @@ function isSize(value: number): boolean {
   return Number.isInteger(value) && value >= 0 && value <= 0x7fffffff;
 }
 
-/** The JouleError for operands the addon would refuse (it checks again, so no call can write out of bounds). */
+const MATMUL_OP = 'blasMatmul().matmul';
+
+/**
+ * The JouleError for operands the addon would refuse (it checks again, so no call can write out of bounds).
+ * On the path of every product: nothing is allocated unless something is wrong.
+ */
 function checkOperands(...[a, aOffset, b, bOffset, c, cOffset, m, k, n]: Parameters<MatmulKernel['matmul']>): void {
-  const op = 'blasMatmul().matmul';
-  for (const [name, value] of [
-    ['m', m],
-    ['k', k],
-    ['n', n],
-  ] as const)
-    if (!isSize(value)) throw new JouleError(op, name, 'an integer in [0, 2³¹)', String(value));
-  for (const [name, array, offset, length] of [
-    ['a', a, aOffset, m * k],
-    ['b', b, bOffset, k * n],
-    ['c', c, cOffset, m * n],
-  ] as const) {
-    if (!(array instanceof Float32Array))
-      throw new JouleError(op, name, 'a Float32Array', Object.prototype.toString.call(array));
-    if (!isSize(offset) || offset + length > array.length)
-      throw new JouleError(
-        op,
-        `${name}Offset`,
-        `an offset with ${length} elements after it in ${name}`,
-        `${offset} in an array of ${array.length}`,
-      );
-  }
+  checkSize(MATMUL_OP, 'm', m);
+  checkSize(MATMUL_OP, 'k', k);
+  checkSize(MATMUL_OP, 'n', n);
+  checkMatrix('a', a, aOffset, m * k);
+  checkMatrix('b', b, bOffset, k * n);
+  checkMatrix('c', c, cOffset, m * n);
+}
+
+function checkSize(op: string, name: string, value: number): void {
+  if (!isSize(value)) throw new JouleError(op, name, 'an integer in [0, 2³¹)', String(value));
+}
+
+function checkFloat32(op: string, name: string, array: Float32Array): void {
+  if (!(array instanceof Float32Array))
+    throw new JouleError(op, name, 'a Float32Array', Object.prototype.toString.call(array));
+}
+
+/** `length` elements of `array` from `offset`. */
+function checkMatrix(name: string, array: Float32Array, offset: number, length: number): void {
+  checkFloat32(MATMUL_OP, name, array);
+  if (!isSize(offset) || offset + length > array.length)
+    throw new JouleError(
+      MATMUL_OP,
+      `${name}Offset`,
+      `an offset with ${length} elements after it in ${name}`,
+      `${offset} in an array of ${array.length}`,
+    );
 }
 
 /**
@@ -252,32 +262,49 @@ export function nativeSilu(): SiluKernels {
   return {
     name: 'avx2',
     siluSaved(x, y, m, size) {
-      checkArrays('siluSaved', size, { x, y, m });
+      const op = SILU_OPS.siluSaved;
+      checkSize(op, 'size', size);
+      checkVector(op, 'x', x, size);
+      checkVector(op, 'y', y, size);
+      checkVector(op, 'm', m, size);
       native.siluSaved(x, y, m, size);
       return true;
     },
     siluGrad(x, m, g, out, size) {
-      checkArrays('siluGrad', size, { x, m, g, out });
+      const op = SILU_OPS.siluGrad;
+      checkSize(op, 'size', size);
+      checkVector(op, 'x', x, size);
+      checkVector(op, 'm', m, size);
+      checkVector(op, 'g', g, size);
+      checkVector(op, 'out', out, size);
       native.siluGrad(x, m, g, out, size);
       return true;
     },
     siluGradBackward(x, m, g, h, dx, dg, size) {
-      checkArrays('siluGradBackward', size, { x, m, g, h, dx, dg });
+      const op = SILU_OPS.siluGradBackward;
+      checkSize(op, 'size', size);
+      checkVector(op, 'x', x, size);
+      checkVector(op, 'm', m, size);
+      checkVector(op, 'g', g, size);
+      checkVector(op, 'h', h, size);
+      checkVector(op, 'dx', dx, size);
+      checkVector(op, 'dg', dg, size);
       native.siluGradBackward(x, m, g, h, dx, dg, size);
       return true;
     },
   };
 }
 
-/** The JouleError for arrays the addon would refuse (it checks again). */
-function checkArrays(kernel: string, size: number, arrays: Record<string, Float32Array>): void {
-  const op = `nativeSilu().${kernel}`;
-  if (!isSize(size)) throw new JouleError(op, 'size', 'an integer in [0, 2³¹)', String(size));
-  for (const [name, array] of Object.entries(arrays)) {
-    if (!(array instanceof Float32Array))
-      throw new JouleError(op, name, 'a Float32Array', Object.prototype.toString.call(array));
-    if (array.length < size) throw new JouleError(op, name, `at least ${size} elements (size)`, `${array.length}`);
-  }
+const SILU_OPS = {
+  siluSaved: 'nativeSilu().siluSaved',
+  siluGrad: 'nativeSilu().siluGrad',
+  siluGradBackward: 'nativeSilu().siluGradBackward',
+} as const;
+
+/** The JouleError for an array the addon would refuse (it checks again); nothing is allocated when it is fine. */
+function checkVector(op: string, name: string, array: Float32Array, size: number): void {
+  checkFloat32(op, name, array);
+  if (array.length < size) throw new JouleError(op, name, `at least ${size} elements (size)`, `${array.length}`);
 }
 
 /**
